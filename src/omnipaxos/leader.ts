@@ -1,0 +1,255 @@
+/** Sequence Paxos, leader side: prepare phase, accept phase, decisions, resends. */
+import { type Ballot, ballotEq, ballotGt, compareBallots, copyBallot } from "./ballot.ts";
+import { LeaderState, type PromiseMeta, promiseMetaGt } from "./leader_state.ts";
+import type { Accepted, NotAccepted, PrepareReq, PromiseMsg } from "./messages.ts";
+import type { SequencePaxos } from "./sequence_paxos.ts";
+import type { StorageOp } from "./storage.ts";
+import type { NodeId, StopSign } from "./types.ts";
+
+/** BLE elected ballot n (ours): run Prepare. Idempotent: ignores n unless it beats our promise. */
+export function handleLeader<T>(sp: SequencePaxos<T>, n: Ballot): void {
+  if (n.pid !== sp.pid) return;
+  if (!ballotGt(n, sp.log.promise)) return;
+  if (sp.leaderState && !ballotGt(n, sp.leaderState.n)) return;
+  stepDown(sp);
+  sp.log.write([{ op: "setPromise", ballot: n }]);
+  sp.role = "leader";
+  sp.phase = "prepare";
+  sp.cachedPromise = undefined;
+  const own: PromiseMeta = {
+    pid: sp.pid,
+    nAccepted: sp.log.acceptedRound,
+    acceptedIdx: sp.log.acceptedIdx,
+    decidedIdx: sp.log.decidedIdx,
+  };
+  sp.leaderState = new LeaderState<T>(copyBallot(n), own);
+  for (const p of sp.cfg.peers) sendPrepare(sp, p);
+  if (sp.leaderState.promisedCount() >= sp.cfg.readQuorum) handleMajorityPromises(sp);
+}
+
+/** Leave leadership; entries not yet written go back to the proposal buffer (nobody has seen them). */
+export function stepDown<T>(sp: SequencePaxos<T>): void {
+  if (sp.role !== "leader") return;
+  if (sp.batch.length > 0) {
+    sp.buffered.unshift(...sp.batch);
+    sp.batch = [];
+  }
+  sp.role = "follower";
+  sp.leaderState = undefined;
+}
+
+function sendPrepare<T>(sp: SequencePaxos<T>, to: NodeId): void {
+  const ls = sp.leaderState!;
+  sp.send({
+    type: "Prepare",
+    to,
+    n: ls.n,
+    decidedIdx: sp.log.decidedIdx,
+    nAccepted: sp.log.acceptedRound,
+    acceptedIdx: sp.log.acceptedIdx,
+  });
+}
+
+export function handlePromise<T>(sp: SequencePaxos<T>, m: PromiseMsg<T>): void {
+  const ls = sp.leaderState;
+  if (!ls || sp.role !== "leader" || !ballotEq(m.n, ls.n)) return;
+  const meta: PromiseMeta = {
+    pid: m.from,
+    nAccepted: m.nAccepted,
+    acceptedIdx: m.acceptedIdx,
+    decidedIdx: m.decidedIdx,
+  };
+  if (sp.phase === "prepare") {
+    ls.promises.set(m.from, meta);
+    if (m.logSync) ls.syncs.set(m.from, m.logSync);
+    else ls.syncs.delete(m.from);
+    if (promiseMetaGt(meta, ls.maxMeta)) ls.maxMeta = meta;
+    if (ls.promisedCount() >= sp.cfg.readQuorum) handleMajorityPromises(sp);
+  } else if (sp.phase === "accept") {
+    // A follower already synced in this round sends duplicates only; a fresh promise follows a PrepareReq.
+    if (ls.promises.get(m.from) !== undefined) return;
+    ls.promises.set(m.from, meta);
+    sendAcceptSync(sp, m.from);
+  }
+}
+
+/** A read quorum promised: adopt the most up-to-date log among them, then open the accept phase. */
+function handleMajorityPromises<T>(sp: SequencePaxos<T>): void {
+  const ls = sp.leaderState!;
+  const ops: StorageOp<T>[] = [{ op: "setAcceptedRound", ballot: ls.n }];
+  let acceptedIdx = sp.log.acceptedIdx;
+  if (ls.maxMeta.pid !== sp.pid) {
+    const sync = ls.syncs.get(ls.maxMeta.pid);
+    const applied = sync && sp.log.applyLogSync(sync);
+    if (!applied) {
+      // The best log cannot be adopted as sent: ask its holder again rather than proceed without it.
+      retryPrepare(sp, ls.maxMeta.pid);
+      return;
+    }
+    ops.push(...applied.ops);
+    acceptedIdx = applied.acceptedIdx;
+  }
+  let maxDecided = 0;
+  for (const p of ls.promises.values()) if (p !== "higher") maxDecided = Math.max(maxDecided, p.decidedIdx);
+  const decided = Math.max(sp.log.decidedIdx, Math.min(maxDecided, acceptedIdx));
+  ops.push({ op: "setDecidedIdx", idx: decided });
+  sp.log.write(ops);
+  ls.syncs.clear();
+  sp.phase = "accept";
+  if (sp.log.stopSign) {
+    sp.dropBuffered(); // the adopted log is sealed
+  } else {
+    if (sp.buffered.length > 0) sp.log.write([{ op: "append", entries: sp.buffered.splice(0) }]);
+    if (sp.bufferedStopSign) {
+      sp.log.write([{ op: "setStopSign", ss: sp.bufferedStopSign }]);
+      sp.bufferedStopSign = undefined;
+    }
+  }
+  ls.acceptedIndexes.set(sp.pid, sp.log.acceptedIdx);
+  for (const p of sp.cfg.peers) if (ls.meta(p)) sendAcceptSync(sp, p);
+  tryDecide(sp);
+}
+
+/** Forget pid's promise (and recompute the best one) and send it a fresh Prepare. */
+function retryPrepare<T>(sp: SequencePaxos<T>, pid: NodeId): void {
+  const ls = sp.leaderState!;
+  ls.promises.delete(pid);
+  ls.syncs.delete(pid);
+  let best = ls.meta(sp.pid)!;
+  for (const p of ls.promises.values()) if (p !== "higher" && promiseMetaGt(p, best)) best = p;
+  ls.maxMeta = best;
+  sendPrepare(sp, pid);
+}
+
+/** Make follower f's log equal to ours, starting a new session with it. */
+function sendAcceptSync<T>(sp: SequencePaxos<T>, f: NodeId): void {
+  const ls = sp.leaderState!;
+  const meta = ls.meta(f)!;
+  let prefix: number;
+  if (ballotEq(meta.nAccepted, ls.n)) prefix = meta.acceptedIdx;
+  else if (ballotEq(meta.nAccepted, ls.maxMeta.nAccepted)) {
+    prefix = Math.min(meta.acceptedIdx, ls.maxMeta.acceptedIdx);
+  } else prefix = meta.decidedIdx;
+  const logSync = sp.log.createLogSync(prefix, meta.acceptedIdx);
+  if (!logSync) {
+    sp.counters.unsyncableFollowers++;
+    ls.promises.delete(f); // Prepare resends retry later, e.g. once a snapshot exists.
+    return;
+  }
+  const prev = ls.seqs.get(f);
+  const seq = { session: (prev?.session ?? 0) + 1, counter: 1 };
+  ls.seqs.set(f, seq);
+  ls.pending.delete(f);
+  sp.send({ type: "AcceptSync", to: f, n: ls.n, seq, decidedIdx: sp.log.decidedIdx, logSync });
+}
+
+export function appendEntry<T>(sp: SequencePaxos<T>, entry: T): void {
+  sp.batch.push(entry);
+  if (sp.batch.length >= sp.cfg.batchSize) flushBatch(sp);
+}
+
+/** Write the batch, then ship it to every synced follower (extending an unsent AcceptDecide if any). */
+export function flushBatch<T>(sp: SequencePaxos<T>): void {
+  const ls = sp.leaderState;
+  if (!ls || sp.batch.length === 0) return;
+  const entries = sp.batch;
+  sp.batch = [];
+  sp.log.write([{ op: "append", entries }]);
+  ls.acceptedIndexes.set(sp.pid, sp.log.acceptedIdx);
+  const decidedIdx = sp.log.decidedIdx;
+  for (const f of sp.cfg.peers) {
+    if (!ls.meta(f)) continue;
+    const pending = ls.pending.get(f);
+    if (pending?.type === "AcceptDecide") {
+      for (const e of entries) pending.entries.push(e);
+      pending.decidedIdx = decidedIdx;
+      continue;
+    }
+    const msg = sp.send({
+      type: "AcceptDecide",
+      to: f,
+      n: ls.n,
+      seq: ls.nextSeq(f),
+      decidedIdx,
+      entries: [...entries],
+    });
+    ls.pending.set(f, msg);
+  }
+  tryDecide(sp);
+}
+
+export function acceptStopSign<T>(sp: SequencePaxos<T>, ss: StopSign): void {
+  const ls = sp.leaderState!;
+  flushBatch(sp);
+  sp.log.write([{ op: "setStopSign", ss }]);
+  ls.acceptedIndexes.set(sp.pid, sp.log.acceptedIdx);
+  for (const f of sp.cfg.peers) {
+    if (!ls.meta(f)) continue;
+    ls.pending.delete(f);
+    sp.send({ type: "AcceptStopSign", to: f, n: ls.n, seq: ls.nextSeq(f), ss });
+  }
+  tryDecide(sp);
+}
+
+export function handleAccepted<T>(sp: SequencePaxos<T>, m: Accepted): void {
+  const ls = sp.leaderState;
+  if (!ls || !sp.isAcceptingLeader() || !ballotEq(m.n, ls.n)) return;
+  // Accepted(n, i) stays true for the rest of round n, so keep the highest (duplicates may arrive late).
+  const idx = Math.min(m.acceptedIdx, sp.log.acceptedIdx);
+  if (idx > (ls.acceptedIndexes.get(m.from) ?? 0)) ls.acceptedIndexes.set(m.from, idx);
+  tryDecide(sp);
+}
+
+function tryDecide<T>(sp: SequencePaxos<T>): void {
+  const ls = sp.leaderState!;
+  const idx = ls.quorumAcceptedIdx(sp.cfg.writeQuorum);
+  if (idx <= sp.log.decidedIdx) return;
+  sp.log.write([{ op: "setDecidedIdx", idx }]);
+  for (const f of sp.cfg.peers) {
+    if (!ls.meta(f)) continue;
+    const pending = ls.pending.get(f);
+    if (pending) {
+      pending.decidedIdx = idx;
+      continue;
+    }
+    const msg = sp.send({ type: "Decide", to: f, n: ls.n, seq: ls.nextSeq(f), decidedIdx: idx });
+    ls.pending.set(f, msg);
+  }
+}
+
+export function handleNotAccepted<T>(sp: SequencePaxos<T>, m: NotAccepted): void {
+  const ls = sp.leaderState;
+  if (!ls || sp.role !== "leader" || !ballotGt(m.n, ls.n)) return;
+  ls.promises.set(m.from, "higher");
+  ls.pending.delete(m.from);
+  if (!sp.highestRejection || ballotGt(m.n, sp.highestRejection)) sp.highestRejection = copyBallot(m.n);
+}
+
+export function handlePrepareReq<T>(sp: SequencePaxos<T>, m: PrepareReq): void {
+  const ls = sp.leaderState;
+  if (!ls || sp.role !== "leader" || compareBallots(m.n, ls.n) > 0) return;
+  ls.promises.delete(m.from);
+  ls.syncs.delete(m.from);
+  ls.pending.delete(m.from);
+  sendPrepare(sp, m.from);
+}
+
+/** Resend what has no successor to expose its loss: Prepares, and the stop sign and its decision. */
+export function resend<T>(sp: SequencePaxos<T>): void {
+  const ls = sp.leaderState;
+  if (!ls) return;
+  for (const p of sp.cfg.peers) if (!ls.promises.has(p)) sendPrepare(sp, p);
+  const ss = sp.log.stopSign;
+  if (sp.phase !== "accept" || !ss) return;
+  const decided = sp.log.isStopSignDecided();
+  for (const f of sp.cfg.peers) {
+    if (!ls.meta(f)) continue;
+    // Same sequence number as the last message: a follower that got it sees a duplicate, one that missed it doesn't.
+    const seq = ls.seqs.get(f) ?? { session: 0, counter: 0 };
+    if (decided) {
+      sp.send({ type: "Decide", to: f, n: ls.n, seq, decidedIdx: sp.log.decidedIdx });
+    } else if ((ls.acceptedIndexes.get(f) ?? 0) < sp.log.acceptedIdx) {
+      sp.send({ type: "AcceptStopSign", to: f, n: ls.n, seq, ss });
+    }
+  }
+}
