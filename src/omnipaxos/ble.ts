@@ -4,7 +4,7 @@
  * Every election timeout is one heartbeat round. A server that heard a quorum (itself included) in the
  * round is quorum-connected (QC). Only QC servers elect, and they elect the highest ballot among QC
  * servers. If the leader it follows is no longer among them, a QC server raises its own ballot above
- * everything it knows and becomes a candidate, which wins in the next round if it is the highest QC ballot.
+ * everything it knows and runs at once; among servers that run together the highest ballot wins.
  * Replies carry the sender's own ballot only: adopting ballots second-hand would recreate the chained
  * livelock, where two servers that cannot hear each other keep outbidding each other through a middleman.
  */
@@ -97,9 +97,12 @@ export class BallotLeaderElection {
       }
       const known = maxBallot(this.leader, spPromise);
       if (compareBallots(top, known) < 0) {
-        // Our leader is gone or not quorum-connected: stand, above every ballot we know of.
+        // Our leader is gone or not quorum-connected: stand, above every ballot we know of. We are now the
+        // highest quorum-connected ballot we know, so we run for it at once instead of waiting a round;
+        // servers standing at the same time bump to the same n, and Paxos lets the highest of them win.
         this.ballot = { ...this.ballot, n: Math.max(known.n, this.ballot.n) + 1 };
-        this.leader = NO_BALLOT;
+        this.leader = copyBallot(this.ballot);
+        elected = this.leader;
       } else if (!ballotEq(top, this.leader)) {
         this.leader = copyBallot(top);
         elected = this.leader;

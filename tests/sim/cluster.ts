@@ -3,7 +3,7 @@
  * crash/restart on the same storage, and the safety checker run after every step. Scenario tests and the
  * randomized runner both drive this.
  */
-import { type Message, MemoryStorage, type NodeId, OmniPaxos, type OmniPaxosConfig } from "../../mod.ts";
+import { MemoryStorage, type Message, type NodeId, OmniPaxos, type OmniPaxosConfig } from "../../mod.ts";
 import { checkWholeLog, SafetyChecker } from "./invariants.ts";
 import { SimNetwork } from "./network.ts";
 import { Prng } from "./prng.ts";
@@ -77,7 +77,9 @@ export class SimCluster<T = string> {
   /** Restore every link and tell both ends of each link that a new session started. */
   healAll(): void {
     this.net.healAll();
-    for (const a of this.nodes.keys()) for (const b of this.nodes.keys()) if (a !== b) this.node(a).reconnected(b);
+    for (const a of this.nodes.keys()) {
+      for (const b of this.nodes.keys()) if (a !== b) this.node(a).reconnected(b);
+    }
     for (const id of this.nodes.keys()) this.#flush(id);
   }
 
@@ -152,6 +154,20 @@ export class SimCluster<T = string> {
   /** Any server that currently leads in the accept phase. */
   anyLeader(): NodeId | undefined {
     for (const [id, n] of this.nodes) if (n.isLeader()) return id;
+    return undefined;
+  }
+
+  /** A leader in the accept phase that a majority (itself included, over live links) has promised. */
+  anyLeaderWithQuorum(): NodeId | undefined {
+    for (const [id, n] of this.nodes) {
+      if (!n.isLeader()) continue;
+      const b = n.getPromise();
+      const promised = [...this.nodes].filter(([p, o]) => {
+        const q = o.getPromise();
+        return (p === id || (this.net.isUp(id, p) && this.net.isUp(p, id))) && q.n === b.n && q.pid === b.pid;
+      });
+      if (promised.length >= Math.floor(this.ids.length / 2) + 1) return id;
+    }
     return undefined;
   }
 

@@ -65,19 +65,27 @@ export class SafetyChecker<T> {
     const st = node.status();
     const prevPromise = this.#promise.get(pid);
     if (prevPromise && compareBallots(st.promise, prevPromise) < 0) {
-      throw new InvariantViolation(`${pid}: promise went back ${JSON.stringify(prevPromise)} -> ${JSON.stringify(st.promise)}`);
+      throw new InvariantViolation(
+        `${pid}: promise went back ${JSON.stringify(prevPromise)} -> ${JSON.stringify(st.promise)}`,
+      );
     }
     this.#promise.set(pid, st.promise);
     if (st.role === "leader") {
-      if (st.promise.pid !== pid) throw new InvariantViolation(`${pid} leads with ${JSON.stringify(st.promise)}`);
+      if (st.promise.pid !== pid) {
+        throw new InvariantViolation(`${pid} leads with ${JSON.stringify(st.promise)}`);
+      }
       const k = JSON.stringify(st.promise);
       const who = this.#leaders.get(k);
       if (who && who !== pid) throw new InvariantViolation(`two leaders for ballot ${k}: ${who}, ${pid}`);
       this.#leaders.set(k, pid);
     }
-    if (st.decidedIdx > st.acceptedIdx) throw new InvariantViolation(`${pid}: decided ${st.decidedIdx} > accepted ${st.acceptedIdx}`);
+    if (st.decidedIdx > st.acceptedIdx) {
+      throw new InvariantViolation(`${pid}: decided ${st.decidedIdx} > accepted ${st.acceptedIdx}`);
+    }
     if (st.compactedIdx > st.decidedIdx) throw new InvariantViolation(`${pid}: compacted beyond decided`);
-    if (compareBallots(st.acceptedRound, st.promise) > 0) throw new InvariantViolation(`${pid}: accepted round above promise`);
+    if (compareBallots(st.acceptedRound, st.promise) > 0) {
+      throw new InvariantViolation(`${pid}: accepted round above promise`);
+    }
   }
 }
 

@@ -44,7 +44,10 @@ function attempt(f: () => void): void {
   }
 }
 
-export function runSeed(seed: number, opts: { chaosTicks?: number; log?: (s: string) => void } = {}): RunResult {
+export function runSeed(
+  seed: number,
+  opts: { chaosTicks?: number; log?: (s: string) => void } = {},
+): RunResult {
   const r = new Prng(seed ^ 0x5eed);
   const n = r.pick([3, 3, 4, 5, 5, 7]);
   const ids = Array.from({ length: n }, (_, i) => `n${i + 1}`);
@@ -59,8 +62,17 @@ export function runSeed(seed: number, opts: { chaosTicks?: number; log?: (s: str
     const write = Math.floor(n / 2);
     config.flexibleQuorum = { readQuorumSize: n - write + 1, writeQuorumSize: write };
   }
-  const c = new SimCluster<string>({ ids, seed, config, configFor: (id) => ({ leaderPriority: r.chance(0.2) ? 1 : 0 }) });
-  const faults = { drop: r.pick([0, 0.01, 0.05, 0.1]), duplicate: r.pick([0, 0, 0.02, 0.05]), reorder: r.pick([0, 0.05, 0.2]) };
+  const c = new SimCluster<string>({
+    ids,
+    seed,
+    config,
+    configFor: (id) => ({ leaderPriority: r.chance(0.2) ? 1 : 0 }),
+  });
+  const faults = {
+    drop: r.pick([0, 0.01, 0.05, 0.1]),
+    duplicate: r.pick([0, 0, 0.02, 0.05]),
+    reorder: r.pick([0, 0.05, 0.2]),
+  };
   c.net.faults = faults;
   c.checker.allowDuplicates = faults.duplicate > 0;
   const log = opts.log ?? (() => {});
@@ -127,7 +139,12 @@ export function runSeed(seed: number, opts: { chaosTicks?: number; log?: (s: str
       return b.n === p.n && b.pid === p.pid && b.priority === p.priority;
     });
   };
-  c.until(() => settled() || sealed(), limit, `seed ${seed}: a stable leader after healing`, () => describe(c));
+  c.until(
+    () => settled() || sealed(),
+    limit,
+    `seed ${seed}: a stable leader after healing`,
+    () => describe(c),
+  );
   const fresh: string[] = [];
   if (!sealed()) {
     const leader = c.stableLeader()!;
@@ -137,12 +154,19 @@ export function runSeed(seed: number, opts: { chaosTicks?: number; log?: (s: str
       attempt(() => c.propose(leader, v));
     }
   }
-  c.until(() => {
-    const d = c.node(ids[0]).getDecidedIdx();
-    if (!ids.every((id) => c.node(id).getDecidedIdx() === d && c.node(id).getAcceptedIdx() === d)) return false;
-    const got = new Set(c.decided(ids[0]));
-    return sealed() || fresh.every((v) => got.has(v));
-  }, limit, `seed ${seed}: every server decides the same log after healing`, () => describe(c));
+  c.until(
+    () => {
+      const d = c.node(ids[0]).getDecidedIdx();
+      if (
+        !ids.every((id) => c.node(id).getDecidedIdx() === d && c.node(id).getAcceptedIdx() === d)
+      ) return false;
+      const got = new Set(c.decided(ids[0]));
+      return sealed() || fresh.every((v) => got.has(v));
+    },
+    limit,
+    `seed ${seed}: every server decides the same log after healing`,
+    () => describe(c),
+  );
   c.checkAllLogs();
   return {
     seed,
@@ -160,6 +184,12 @@ function describe(c: SimCluster<string>): string {
   return c.ids.map((id) => {
     const s = c.node(id).status();
     const b = (x: { n: number; pid: string }) => `${x.n}.${x.pid}`;
-    return `${id}: ${s.role}/${s.phase} promise=${b(s.promise)} accRnd=${b(s.acceptedRound)} dec=${s.decidedIdx} acc=${s.acceptedIdx} cmp=${s.compactedIdx} ble=${b(s.ble.ballot)} bleLeader=${b(s.ble.leader)} qc=${s.ble.quorumConnected} ss=${s.stopSign ? "y" : "n"} ${JSON.stringify(s.counters)}${s.acceptedIndexes ? " accIdx=" + JSON.stringify(s.acceptedIndexes) : ""}`;
+    return `${id}: ${s.role}/${s.phase} promise=${b(s.promise)} accRnd=${
+      b(s.acceptedRound)
+    } dec=${s.decidedIdx} acc=${s.acceptedIdx} cmp=${s.compactedIdx} ble=${b(s.ble.ballot)} bleLeader=${
+      b(s.ble.leader)
+    } qc=${s.ble.quorumConnected} ss=${s.stopSign ? "y" : "n"} ${JSON.stringify(s.counters)}${
+      s.acceptedIndexes ? " accIdx=" + JSON.stringify(s.acceptedIndexes) : ""
+    }`;
   }).join("\n");
 }

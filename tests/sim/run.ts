@@ -28,7 +28,11 @@ if (seed !== undefined) {
       console.log(`seed ${s} FAILED: ${(e as Error).message}`);
     }
   }
-  console.log(`${count - failed.length} passed, ${failed.length} failed (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  console.log(
+    `${count - failed.length} passed, ${failed.length} failed (${
+      ((performance.now() - t0) / 1000).toFixed(1)
+    } s)`,
+  );
   if (failed.length > 0) {
     console.log(`replay one with: npm run sim -- --seed ${failed[0]} --verbose`);
     process.exitCode = 1;
