@@ -1,0 +1,131 @@
+/** Port of reconfig_test.rs, plus the documented hand-off to the next configuration's instance. */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { continueLogOps, MemoryStorage, PendingReconfigError } from "../../mod.ts";
+import { SimCluster } from "../sim/cluster.ts";
+import {
+  assertDecidedLogs,
+  cluster,
+  decodeSum,
+  electLeader,
+  FAST,
+  live,
+  pids,
+  proposeRange,
+  sum,
+  sumSnapshotter,
+  thrown,
+  waitDecided,
+} from "./helpers.ts";
+
+const metadata = new Uint8Array([1, 2, 3, 42]);
+
+test("reconfigure: the stop sign is the last decided slot, on a quorum, with the next config and metadata", () => {
+  const ids = pids(5);
+  const c = cluster(ids);
+  const leader = electLeader(c);
+  const values = proposeRange(c, leader, 0, 30);
+  waitDecided(c, 30);
+  const next = ["n1", "n2", "n6"];
+  // Proposed through a follower: the stop sign is forwarded like an entry.
+  const via = ids.find((id) => id !== leader)!;
+  c.node(via).reconfigure(next, metadata);
+  c.until(() => ids.filter((id) => c.node(id).isReconfigured()).length === ids.length, 50, "reconfigured");
+  for (const id of ids) {
+    const n = c.node(id);
+    const ss = n.isReconfigured()!;
+    assert.equal(ss.configId, 2);
+    assert.deepEqual(ss.nodes, next);
+    assert.deepEqual(ss.metadata, metadata);
+    assert.equal(n.getDecidedIdx(), 31);
+    assert.equal(n.getAcceptedIdx(), 31, "nothing after the stop sign");
+    const r = n.read(30);
+    assert.ok(r?.kind === "stopSign" && r.decided && r.idx === 30);
+    assert.equal(n.read(31), undefined);
+    const suffix = n.readDecidedSuffix(0);
+    assert.equal(suffix.at(-1)?.kind, "stopSign", "the stop sign is the last decided entry");
+    assert.equal(suffix.length, 31);
+  }
+  assertDecidedLogs(c, values);
+  // The log is sealed: appends and a second reconfiguration fail everywhere.
+  for (const id of ids) {
+    thrown(() => c.node(id).append(1000), PendingReconfigError);
+    thrown(() => c.node(id).reconfigure(next), PendingReconfigError);
+  }
+});
+
+test("reconfigure: the stop sign is decided once a quorum accepts it, even with a minority down", () => {
+  const ids = pids(5);
+  const c = cluster(ids);
+  const leader = electLeader(c);
+  proposeRange(c, leader, 0, 3);
+  waitDecided(c, 3);
+  const down = ids.filter((id) => id !== leader).slice(0, 2);
+  for (const id of down) c.crash(id);
+  c.node(leader).reconfigure(["n1", "n2", "n3"]);
+  c.until(() => live(c).every((id) => c.node(id).isReconfigured() !== undefined), 50, "reconfigured");
+  assert.equal(live(c).length, 3);
+  // Restarted servers learn the decided stop sign too.
+  for (const id of down) c.start(id);
+  c.until(() => ids.every((id) => c.node(id).isReconfigured() !== undefined), 200, "all reconfigured");
+});
+
+test("a stop sign proposed while entries are in flight still comes after all accepted entries", () => {
+  const ids = pids(3);
+  const c = cluster(ids, { batchSize: 10, flushTicks: 1000 });
+  const leader = electLeader(c);
+  const values = proposeRange(c, leader, 0, 7); // a partial batch, not yet flushed
+  c.node(leader).reconfigure(ids);
+  c.until(() => ids.every((id) => c.node(id).isReconfigured() !== undefined), 50, "reconfigured");
+  assertDecidedLogs(c, values);
+  assert.equal(c.node(leader).read(7)?.kind, "stopSign");
+});
+
+test("hand-off: the next configuration's instances continue the global index after the stop sign", () => {
+  const ids = pids(3);
+  const c = cluster(ids, { snapshotter: sumSnapshotter });
+  const leader = electLeader(c);
+  const old = proposeRange(c, leader, 1, 20);
+  waitDecided(c, 20);
+  c.node(leader).reconfigure(["n2", "n3", "n4"]);
+  c.until(() => ids.every((id) => c.node(id).isReconfigured() !== undefined), 50, "reconfigured");
+  const ssIdx = c.node("n2").getDecidedIdx() - 1;
+  assert.equal(c.node("n2").read(ssIdx)?.kind, "stopSign");
+  const ss = c.node("n2").isReconfigured()!;
+  // The application hands every member of the new configuration the old state (here: its sum).
+  const startIdx = ssIdx + 1;
+  const state = sumSnapshotter.create(startIdx, old, undefined);
+  const next = new SimCluster<number>({
+    ids: ss.nodes,
+    config: { ...FAST, configurationId: ss.configId, snapshotter: sumSnapshotter },
+    storage: () => {
+      const s = new MemoryStorage<number>();
+      s.write(continueLogOps<number>(startIdx, state));
+      return s;
+    },
+  });
+  const l2 = electLeader(next);
+  const fresh = proposeRange(next, l2, 100, 10);
+  waitDecided(next, startIdx + 10);
+  for (const id of ss.nodes) {
+    const n = next.node(id);
+    assert.equal(n.configurationId, 2);
+    const first = n.read(startIdx);
+    assert.ok(first?.kind === "decided" && first.entry === 100, `first new entry at ${startIdx} on ${id}`);
+    const below = n.read(startIdx - 1);
+    assert.ok(below?.kind === "snapshotted" && decodeSum(below.snapshot) === sum(old));
+    const suffix = n.readDecidedSuffix(0);
+    assert.equal(suffix[0].kind, "snapshotted");
+    assert.deepEqual(
+      suffix.slice(1).map((e) => (e.kind === "decided" ? e.idx : -1)),
+      fresh.map((_, i) => startIdx + i),
+    );
+  }
+  assertDecidedLogs(next, fresh);
+  // A message of the old configuration is dropped by the new one.
+  const n2 = next.node("n2");
+  const before = n2.status().counters.droppedIncoming;
+  n2.handleIncoming({ type: "ProposalForward", from: "n3", to: "n2", configId: 1, entries: [5] });
+  assert.equal(n2.status().counters.droppedIncoming, before + 1);
+  assert.equal(n2.status().buffered, 0);
+});
