@@ -8,7 +8,7 @@
  * Replies carry the sender's own ballot only: adopting ballots second-hand would recreate the chained
  * livelock, where two servers that cannot hear each other keep outbidding each other through a middleman.
  */
-import { type Ballot, ballotEq, compareBallots, copyBallot, maxBallot, NO_BALLOT } from "./ballot.ts";
+import { type Ballot, ballotEq, compareBallots, copyBallot, NO_BALLOT } from "./ballot.ts";
 import type { BleMessage, HeartbeatReply, HeartbeatRequest } from "./messages.ts";
 import type { NodeId } from "./types.ts";
 
@@ -95,15 +95,18 @@ export class BallotLeaderElection {
       for (const r of this.#replies.values()) {
         if (r.quorumConnected && compareBallots(r.ballot, top) > 0) top = r.ballot;
       }
-      const known = maxBallot(this.leader, spPromise);
-      if (compareBallots(top, known) < 0) {
+      // Sequence Paxos may have promised a newer leader than the last one elected here (its Prepare
+      // arrived before its heartbeat): that is the leader we know.
+      if (compareBallots(spPromise, this.leader) > 0) this.leader = copyBallot(spPromise);
+      const known = this.leader;
+      if (this.#leaderLost(known)) {
         // Our leader is gone or not quorum-connected: stand, above every ballot we know of. We are now the
-        // highest quorum-connected ballot we know, so we run for it at once instead of waiting a round;
-        // servers standing at the same time bump to the same n, and Paxos lets the highest of them win.
-        this.ballot = { ...this.ballot, n: Math.max(known.n, this.ballot.n) + 1 };
+        // highest quorum-connected ballot we know, so we run at once instead of waiting a round; servers
+        // standing together bump to the same n, and Paxos lets the highest of them win.
+        this.ballot = { ...this.ballot, n: Math.max(known.n, top.n, this.ballot.n) + 1 };
         this.leader = copyBallot(this.ballot);
         elected = this.leader;
-      } else if (!ballotEq(top, this.leader)) {
+      } else if (compareBallots(top, known) > 0) {
         this.leader = copyBallot(top);
         elected = this.leader;
       }
@@ -112,6 +115,17 @@ export class BallotLeaderElection {
     }
     this.#startRound();
     return elected;
+  }
+
+  /**
+   * Whether the leader we know of can no longer lead. Judged by its pid, not its ballot: a reply may carry
+   * a ballot older than the promise Sequence Paxos already made to the same server, and treating that as
+   * "leader missing" would make servers outbid a live leader every round.
+   */
+  #leaderLost(known: Ballot): boolean {
+    if (known.pid === "") return false; // no leader yet: the highest quorum-connected ballot gets elected
+    if (known.pid === this.#o.pid) return compareBallots(this.ballot, known) < 0; // e.g. recovered below it
+    return this.#replies.get(known.pid)?.quorumConnected !== true;
   }
 
   /** Heard this round, for status and the connectivity view. */

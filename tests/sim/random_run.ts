@@ -62,11 +62,12 @@ export function runSeed(
     const write = Math.floor(n / 2);
     config.flexibleQuorum = { readQuorumSize: n - write + 1, writeQuorumSize: write };
   }
+  const priority = new Map(ids.map((id) => [id, r.chance(0.2) ? 1 : 0]));
   const c = new SimCluster<string>({
     ids,
     seed,
     config,
-    configFor: (id) => ({ leaderPriority: r.chance(0.2) ? 1 : 0 }),
+    configFor: (id) => ({ leaderPriority: priority.get(id) }),
   });
   const faults = {
     drop: r.pick([0, 0.01, 0.05, 0.1]),
@@ -139,8 +140,15 @@ export function runSeed(
       return b.n === p.n && b.pid === p.pid && b.priority === p.priority;
     });
   };
+  // ... and has stayed so for a few heartbeat rounds (ballots raised during the chaos surface only then).
+  let settledSince = -1;
+  const settledLong = () => {
+    if (!settled()) settledSince = -1;
+    else if (settledSince < 0) settledSince = c.now;
+    return settledSince >= 0 && c.now - settledSince >= 3 * (config.electionTicks ?? 10);
+  };
   c.until(
-    () => settled() || sealed(),
+    () => settledLong() || sealed(),
     limit,
     `seed ${seed}: a stable leader after healing`,
     () => describe(c),
