@@ -1,0 +1,103 @@
+/**
+ * The reading side of /chiselstore/paxos/1.0.0: accepts streams from members only, decodes frames,
+ * stamps them with the authenticated sender and hands them to the host. A malformed or oversized frame
+ * closes the stream and the connection, with the reason logged; nothing from the network can throw out
+ * of here.
+ */
+import type { Connection, Stream } from "@libp2p/interface";
+import { LengthPrefixedDecoder } from "@libp2p/utils";
+import type { Message } from "../omnipaxos/messages.ts";
+import { CodecError, decodeMessage } from "./codec.ts";
+import type { MemberGate } from "./gater.ts";
+import type { NetLogger } from "./log.ts";
+import type { NetMetrics } from "./metrics.ts";
+
+export interface InboundOptions {
+  localId: string;
+  gate: MemberGate;
+  metrics: NetMetrics;
+  log: NetLogger;
+  maxFrameBytes: number;
+  onMessage: (msg: Message<Uint8Array>) => void;
+}
+
+/** Errors that mean "the peer sent bytes that are not our protocol" rather than "the stream died". */
+function isProtocolViolation(err: unknown): boolean {
+  const name = (err as Error | null)?.name;
+  return err instanceof CodecError || name === "InvalidMessageLengthError" ||
+    name === "InvalidParametersError";
+}
+
+export class InboundStreams {
+  readonly #o: InboundOptions;
+  readonly #streams = new Map<string, Set<Stream>>();
+
+  constructor(opts: InboundOptions) {
+    this.#o = opts;
+  }
+
+  /** The libp2p stream handler. */
+  readonly handle = async (stream: Stream, connection: Connection): Promise<void> => {
+    const remote = connection.remotePeer.toString();
+    if (!this.#o.gate.isMember(remote)) {
+      this.#o.gate.refuse(remote, "paxos stream from a non-member");
+      stream.abort(new Error("not a cluster member"));
+      return;
+    }
+    let set = this.#streams.get(remote);
+    if (!set) this.#streams.set(remote, set = new Set());
+    set.add(stream);
+    try {
+      await this.#read(stream, remote);
+    } catch (err) {
+      if (isProtocolViolation(err)) {
+        this.#o.metrics.rejectedFrames++;
+        this.#o.log("warn", `closing paxos stream from ${remote}: ${(err as Error).message}`);
+        stream.abort(err as Error);
+        // The peer reconnects with a fresh session; a peer that keeps misbehaving keeps being cut off.
+        connection.abort(err as Error);
+      } else {
+        this.#o.log("debug", `paxos stream from ${remote} ended: ${(err as Error)?.message}`);
+      }
+    } finally {
+      set.delete(stream);
+      if (set.size === 0) this.#streams.delete(remote);
+    }
+  };
+
+  async #read(stream: Stream, remote: string): Promise<void> {
+    const max = this.#o.maxFrameBytes;
+    const decoder = new LengthPrefixedDecoder({ maxDataLength: max, maxBufferSize: max + 16 });
+    for await (const chunk of stream) {
+      for (const frame of decoder.decode(chunk)) {
+        // Membership may have changed since the stream opened (reconfiguration).
+        if (!this.#o.gate.isMember(remote)) throw new CodecError("peer is no longer a member");
+        const msg = decodeMessage(frame, remote, this.#o.localId);
+        this.#o.metrics.framesReceived++;
+        this.#o.metrics.bytesReceived += frame.byteLength;
+        this.#deliver(msg);
+      }
+    }
+  }
+
+  #deliver(msg: Message<Uint8Array>): void {
+    try {
+      this.#o.onMessage(msg);
+    } catch (err) {
+      // A host bug must not look like a peer's fault (which would cut the link).
+      this.#o.log(
+        "error",
+        `onMessage threw on ${msg.type} from ${msg.from}: ${(err as Error)?.stack ?? err}`,
+      );
+    }
+  }
+
+  /** Aborts every inbound stream of `peer` (it left the configuration, or we are stopping). */
+  closePeer(peer: string, why: string): void {
+    for (const s of this.#streams.get(peer) ?? []) s.abort(new Error(why));
+  }
+
+  closeAll(why: string): void {
+    for (const peer of [...this.#streams.keys()]) this.closePeer(peer, why);
+  }
+}

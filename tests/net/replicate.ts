@@ -1,0 +1,64 @@
+/** Proposing a workload through whichever host leads, and checking that every host decided all of it. */
+import assert from "node:assert/strict";
+import { setImmediate as yieldToLoop } from "node:timers/promises";
+import { agreedLeader, entry, type PaxosHost } from "./cluster.ts";
+import { waitFor } from "./wait.ts";
+
+function entryValue(e: Uint8Array): number {
+  return new DataView(e.buffer, e.byteOffset, e.byteLength).getUint32(0);
+}
+
+/** The decided values of one host, in log order. */
+export function decidedValues(h: PaxosHost): number[] {
+  return h.core.readDecidedSuffix(0).flatMap((e) => (e.kind === "decided" ? [entryValue(e.entry)] : []));
+}
+
+/**
+ * Proposes values [from, to) in chunks through the current leader and waits until every running host has
+ * decided at least `to` entries. Proposals are fire-and-forget in Omni-Paxos (a leader change may drop
+ * undecided ones), so after a stall the values not yet decided are proposed again.
+ */
+export async function replicate(
+  hosts: PaxosHost[],
+  from: number,
+  to: number,
+  timeoutMs: number,
+): Promise<void> {
+  const running = () => hosts.filter((h) => h.running);
+  const deadline = Date.now() + timeoutMs;
+  let pending = Array.from({ length: to - from }, (_, i) => from + i);
+  while (pending.length > 0) {
+    await waitFor(() => agreedLeader(hosts) !== undefined, Math.max(0, deadline - Date.now()), "a leader");
+    const leader = agreedLeader(hosts)!;
+    const target = leader.core.getDecidedIdx() + pending.length;
+    for (let i = 0; i < pending.length; i += 500) {
+      for (const v of pending.slice(i, i + 500)) leader.core.append(entry(v));
+      leader.flush();
+      await yieldToLoop();
+    }
+    try {
+      await waitFor(
+        () => running().every((h) => h.core.getDecidedIdx() >= target),
+        Math.min(10_000, Math.max(0, deadline - Date.now())),
+        `decided index ${target} on every host`,
+      );
+    } catch (err) {
+      if (Date.now() >= deadline) throw err;
+    }
+    const decided = new Set(decidedValues(running()[0]));
+    pending = pending.filter((v) => !decided.has(v));
+  }
+  await waitFor(
+    () => running().every((h) => h.core.getDecidedIdx() === running()[0].core.getDecidedIdx()),
+    Math.max(1000, deadline - Date.now()),
+    "equal decided indexes",
+  );
+}
+
+/** Every running host holds the same decided log, containing each of [0, count). */
+export function assertSameDecidedLog(hosts: PaxosHost[], count: number): void {
+  const logs = hosts.filter((h) => h.running).map(decidedValues);
+  for (const log of logs) assert.deepStrictEqual(log, logs[0]);
+  const values = new Set(logs[0]);
+  for (let v = 0; v < count; v++) assert.ok(values.has(v), `value ${v} was never decided`);
+}
