@@ -128,6 +128,10 @@ function bodyOut(m: Message<Uint8Array>): Omit<pb.Frame, "configId"> {
       return { forwardStopSign: { ss: stopSignOut(m.ss) } };
     case "Compaction":
       return { compaction: { op: COMPACTION_OPS[m.op], idx: uint(m.idx, "idx") } };
+    case "ReadConfirm":
+      return { readConfirm: { n: ballotOut(m.n), round: uint(m.round, "round") } };
+    case "ReadConfirmAck":
+      return { readConfirmAck: { n: ballotOut(m.n), round: uint(m.round, "round") } };
     case "HeartbeatRequest":
       return { heartbeatRequest: { round: uint(m.round, "round") } };
     case "HeartbeatReply":
@@ -288,6 +292,24 @@ function bodyIn(f: pb.Frame, env: Envelope): Message<Uint8Array> {
       : undefined;
     if (op === undefined) throw new CodecError(`Compaction.op: unknown operation ${w.op}`);
     return { type: "Compaction", ...env, op, idx: uint(w.idx, "Compaction.idx") };
+  }
+  if (f.readConfirm) {
+    const w = f.readConfirm;
+    return {
+      type: "ReadConfirm",
+      ...env,
+      n: ballotIn(w.n, "ReadConfirm.n"),
+      round: uint(w.round, "ReadConfirm.round"),
+    };
+  }
+  if (f.readConfirmAck) {
+    const w = f.readConfirmAck;
+    return {
+      type: "ReadConfirmAck",
+      ...env,
+      n: ballotIn(w.n, "ReadConfirmAck.n"),
+      round: uint(w.round, "ReadConfirmAck.round"),
+    };
   }
   if (f.heartbeatRequest) {
     return {

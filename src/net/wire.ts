@@ -2470,6 +2470,250 @@ function streamCompaction (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOption
 }
 export const Compaction = { codec: codecCompaction, encode: encodeCompaction, decode: decodeCompaction, stream: streamCompaction }
 
+export interface ReadConfirm {
+  n?: Ballot
+  round: number
+}
+
+let _codecReadConfirm: Codec<ReadConfirm, Partial<ReadConfirm>>
+
+const codecReadConfirm = (): Codec<ReadConfirm, Partial<ReadConfirm>> => {
+  if (_codecReadConfirm == null) {
+    _codecReadConfirm = message<ReadConfirm, Partial<ReadConfirm>>((obj, w, opts = {}) => {
+      if (opts.lengthDelimited !== false) {
+        w.fork()
+      }
+
+      if (obj.n != null) {
+        w.uint32(10)
+        Ballot.codec().encode(obj.n, w)
+      }
+
+      if ((obj.round != null && obj.round !== 0)) {
+        w.uint32(16)
+        w.uint64Number(obj.round)
+      }
+
+      if (opts.lengthDelimited !== false) {
+        w.ldelim()
+      }
+    }, (reader, length, opts = {}) => {
+      const obj: any = {
+        round: 0
+      }
+
+      const end = length == null ? reader.len : reader.pos + length
+
+      while (reader.pos < end) {
+        const tag = reader.uint32()
+
+        switch (tag >>> 3) {
+          case 1: {
+            obj.n = Ballot.codec().decode(reader, reader.uint32(), {
+              limits: opts.limits?.n
+            })
+            break
+          }
+          case 2: {
+            obj.round = reader.uint64Number()
+            break
+          }
+          default: {
+            reader.skipType(tag & 7)
+            break
+          }
+        }
+      }
+
+      return obj
+    }, function * (reader, length, prefix, opts = {}) {
+      const end = length == null ? reader.len : reader.pos + length
+
+      while (reader.pos < end) {
+        const tag = reader.uint32()
+
+        switch (tag >>> 3) {
+          case 1: {
+            yield * Ballot.codec().stream(reader, reader.uint32(), `${prefix}.n`, {
+              limits: opts.limits?.n
+            })
+
+            break
+          }
+          case 2: {
+            yield {
+              field: `${prefix}.round`,
+              value: reader.uint64Number()
+            }
+            break
+          }
+          default: {
+            reader.skipType(tag & 7)
+            break
+          }
+        }
+      }
+    })
+  }
+
+  return _codecReadConfirm
+}
+
+export interface ReadConfirmNNFieldEvent {
+  field: '$.n.n'
+  value: number
+}
+
+export interface ReadConfirmNPriorityFieldEvent {
+  field: '$.n.priority'
+  value: number
+}
+
+export interface ReadConfirmNPidFieldEvent {
+  field: '$.n.pid'
+  value: string
+}
+
+export interface ReadConfirmRoundFieldEvent {
+  field: '$.round'
+  value: number
+}
+
+function encodeReadConfirm (obj: Partial<ReadConfirm>): Uint8Array<ArrayBuffer> {
+  return encodeMessage(obj, ReadConfirm.codec())
+}
+
+function decodeReadConfirm (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ReadConfirm>): ReadConfirm {
+  return decodeMessage(buf, ReadConfirm.codec(), opts)
+}
+
+function streamReadConfirm (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ReadConfirm>): Generator<ReadConfirmNNFieldEvent | ReadConfirmNPriorityFieldEvent | ReadConfirmNPidFieldEvent | ReadConfirmRoundFieldEvent> {
+  return streamMessage(buf, ReadConfirm.codec(), opts)
+}
+export const ReadConfirm = { codec: codecReadConfirm, encode: encodeReadConfirm, decode: decodeReadConfirm, stream: streamReadConfirm }
+
+export interface ReadConfirmAck {
+  n?: Ballot
+  round: number
+}
+
+let _codecReadConfirmAck: Codec<ReadConfirmAck, Partial<ReadConfirmAck>>
+
+const codecReadConfirmAck = (): Codec<ReadConfirmAck, Partial<ReadConfirmAck>> => {
+  if (_codecReadConfirmAck == null) {
+    _codecReadConfirmAck = message<ReadConfirmAck, Partial<ReadConfirmAck>>((obj, w, opts = {}) => {
+      if (opts.lengthDelimited !== false) {
+        w.fork()
+      }
+
+      if (obj.n != null) {
+        w.uint32(10)
+        Ballot.codec().encode(obj.n, w)
+      }
+
+      if ((obj.round != null && obj.round !== 0)) {
+        w.uint32(16)
+        w.uint64Number(obj.round)
+      }
+
+      if (opts.lengthDelimited !== false) {
+        w.ldelim()
+      }
+    }, (reader, length, opts = {}) => {
+      const obj: any = {
+        round: 0
+      }
+
+      const end = length == null ? reader.len : reader.pos + length
+
+      while (reader.pos < end) {
+        const tag = reader.uint32()
+
+        switch (tag >>> 3) {
+          case 1: {
+            obj.n = Ballot.codec().decode(reader, reader.uint32(), {
+              limits: opts.limits?.n
+            })
+            break
+          }
+          case 2: {
+            obj.round = reader.uint64Number()
+            break
+          }
+          default: {
+            reader.skipType(tag & 7)
+            break
+          }
+        }
+      }
+
+      return obj
+    }, function * (reader, length, prefix, opts = {}) {
+      const end = length == null ? reader.len : reader.pos + length
+
+      while (reader.pos < end) {
+        const tag = reader.uint32()
+
+        switch (tag >>> 3) {
+          case 1: {
+            yield * Ballot.codec().stream(reader, reader.uint32(), `${prefix}.n`, {
+              limits: opts.limits?.n
+            })
+
+            break
+          }
+          case 2: {
+            yield {
+              field: `${prefix}.round`,
+              value: reader.uint64Number()
+            }
+            break
+          }
+          default: {
+            reader.skipType(tag & 7)
+            break
+          }
+        }
+      }
+    })
+  }
+
+  return _codecReadConfirmAck
+}
+
+export interface ReadConfirmAckNNFieldEvent {
+  field: '$.n.n'
+  value: number
+}
+
+export interface ReadConfirmAckNPriorityFieldEvent {
+  field: '$.n.priority'
+  value: number
+}
+
+export interface ReadConfirmAckNPidFieldEvent {
+  field: '$.n.pid'
+  value: string
+}
+
+export interface ReadConfirmAckRoundFieldEvent {
+  field: '$.round'
+  value: number
+}
+
+function encodeReadConfirmAck (obj: Partial<ReadConfirmAck>): Uint8Array<ArrayBuffer> {
+  return encodeMessage(obj, ReadConfirmAck.codec())
+}
+
+function decodeReadConfirmAck (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ReadConfirmAck>): ReadConfirmAck {
+  return decodeMessage(buf, ReadConfirmAck.codec(), opts)
+}
+
+function streamReadConfirmAck (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ReadConfirmAck>): Generator<ReadConfirmAckNNFieldEvent | ReadConfirmAckNPriorityFieldEvent | ReadConfirmAckNPidFieldEvent | ReadConfirmAckRoundFieldEvent> {
+  return streamMessage(buf, ReadConfirmAck.codec(), opts)
+}
+export const ReadConfirmAck = { codec: codecReadConfirmAck, encode: encodeReadConfirmAck, decode: decodeReadConfirmAck, stream: streamReadConfirmAck }
+
 export interface HeartbeatRequest {
   round: number
 }
@@ -2719,6 +2963,8 @@ export interface Frame {
   compaction?: Compaction
   heartbeatRequest?: HeartbeatRequest
   heartbeatReply?: HeartbeatReply
+  readConfirm?: ReadConfirm
+  readConfirmAck?: ReadConfirmAck
 }
 
 let _codecFrame: Codec<Frame, Partial<Frame>>
@@ -2732,7 +2978,45 @@ const codecFrame = (): Codec<Frame, Partial<Frame>> => {
 
       obj = { ...obj }
 
+      if (obj.readConfirmAck != null) {
+        obj.readConfirm = undefined
+        obj.heartbeatReply = undefined
+        obj.heartbeatRequest = undefined
+        obj.compaction = undefined
+        obj.forwardStopSign = undefined
+        obj.acceptStopSign = undefined
+        obj.proposalForward = undefined
+        obj.prepareReq = undefined
+        obj.decide = undefined
+        obj.notAccepted = undefined
+        obj.accepted = undefined
+        obj.acceptDecide = undefined
+        obj.acceptSync = undefined
+        obj.promise = undefined
+        obj.prepare = undefined
+      }
+
+      if (obj.readConfirm != null) {
+        obj.readConfirmAck = undefined
+        obj.heartbeatReply = undefined
+        obj.heartbeatRequest = undefined
+        obj.compaction = undefined
+        obj.forwardStopSign = undefined
+        obj.acceptStopSign = undefined
+        obj.proposalForward = undefined
+        obj.prepareReq = undefined
+        obj.decide = undefined
+        obj.notAccepted = undefined
+        obj.accepted = undefined
+        obj.acceptDecide = undefined
+        obj.acceptSync = undefined
+        obj.promise = undefined
+        obj.prepare = undefined
+      }
+
       if (obj.heartbeatReply != null) {
+        obj.readConfirmAck = undefined
+        obj.readConfirm = undefined
         obj.heartbeatRequest = undefined
         obj.compaction = undefined
         obj.forwardStopSign = undefined
@@ -2749,6 +3033,8 @@ const codecFrame = (): Codec<Frame, Partial<Frame>> => {
       }
 
       if (obj.heartbeatRequest != null) {
+        obj.readConfirmAck = undefined
+        obj.readConfirm = undefined
         obj.heartbeatReply = undefined
         obj.compaction = undefined
         obj.forwardStopSign = undefined
@@ -2765,6 +3051,8 @@ const codecFrame = (): Codec<Frame, Partial<Frame>> => {
       }
 
       if (obj.compaction != null) {
+        obj.readConfirmAck = undefined
+        obj.readConfirm = undefined
         obj.heartbeatReply = undefined
         obj.heartbeatRequest = undefined
         obj.forwardStopSign = undefined
@@ -2781,6 +3069,8 @@ const codecFrame = (): Codec<Frame, Partial<Frame>> => {
       }
 
       if (obj.forwardStopSign != null) {
+        obj.readConfirmAck = undefined
+        obj.readConfirm = undefined
         obj.heartbeatReply = undefined
         obj.heartbeatRequest = undefined
         obj.compaction = undefined
@@ -2797,6 +3087,8 @@ const codecFrame = (): Codec<Frame, Partial<Frame>> => {
       }
 
       if (obj.acceptStopSign != null) {
+        obj.readConfirmAck = undefined
+        obj.readConfirm = undefined
         obj.heartbeatReply = undefined
         obj.heartbeatRequest = undefined
         obj.compaction = undefined
@@ -2813,6 +3105,8 @@ const codecFrame = (): Codec<Frame, Partial<Frame>> => {
       }
 
       if (obj.proposalForward != null) {
+        obj.readConfirmAck = undefined
+        obj.readConfirm = undefined
         obj.heartbeatReply = undefined
         obj.heartbeatRequest = undefined
         obj.compaction = undefined
@@ -2829,6 +3123,8 @@ const codecFrame = (): Codec<Frame, Partial<Frame>> => {
       }
 
       if (obj.prepareReq != null) {
+        obj.readConfirmAck = undefined
+        obj.readConfirm = undefined
         obj.heartbeatReply = undefined
         obj.heartbeatRequest = undefined
         obj.compaction = undefined
@@ -2845,6 +3141,8 @@ const codecFrame = (): Codec<Frame, Partial<Frame>> => {
       }
 
       if (obj.decide != null) {
+        obj.readConfirmAck = undefined
+        obj.readConfirm = undefined
         obj.heartbeatReply = undefined
         obj.heartbeatRequest = undefined
         obj.compaction = undefined
@@ -2861,6 +3159,8 @@ const codecFrame = (): Codec<Frame, Partial<Frame>> => {
       }
 
       if (obj.notAccepted != null) {
+        obj.readConfirmAck = undefined
+        obj.readConfirm = undefined
         obj.heartbeatReply = undefined
         obj.heartbeatRequest = undefined
         obj.compaction = undefined
@@ -2877,6 +3177,8 @@ const codecFrame = (): Codec<Frame, Partial<Frame>> => {
       }
 
       if (obj.accepted != null) {
+        obj.readConfirmAck = undefined
+        obj.readConfirm = undefined
         obj.heartbeatReply = undefined
         obj.heartbeatRequest = undefined
         obj.compaction = undefined
@@ -2893,6 +3195,8 @@ const codecFrame = (): Codec<Frame, Partial<Frame>> => {
       }
 
       if (obj.acceptDecide != null) {
+        obj.readConfirmAck = undefined
+        obj.readConfirm = undefined
         obj.heartbeatReply = undefined
         obj.heartbeatRequest = undefined
         obj.compaction = undefined
@@ -2909,6 +3213,8 @@ const codecFrame = (): Codec<Frame, Partial<Frame>> => {
       }
 
       if (obj.acceptSync != null) {
+        obj.readConfirmAck = undefined
+        obj.readConfirm = undefined
         obj.heartbeatReply = undefined
         obj.heartbeatRequest = undefined
         obj.compaction = undefined
@@ -2925,6 +3231,8 @@ const codecFrame = (): Codec<Frame, Partial<Frame>> => {
       }
 
       if (obj.promise != null) {
+        obj.readConfirmAck = undefined
+        obj.readConfirm = undefined
         obj.heartbeatReply = undefined
         obj.heartbeatRequest = undefined
         obj.compaction = undefined
@@ -2941,6 +3249,8 @@ const codecFrame = (): Codec<Frame, Partial<Frame>> => {
       }
 
       if (obj.prepare != null) {
+        obj.readConfirmAck = undefined
+        obj.readConfirm = undefined
         obj.heartbeatReply = undefined
         obj.heartbeatRequest = undefined
         obj.compaction = undefined
@@ -3029,6 +3339,16 @@ const codecFrame = (): Codec<Frame, Partial<Frame>> => {
       if (obj.heartbeatReply != null) {
         w.uint32(186)
         HeartbeatReply.codec().encode(obj.heartbeatReply, w)
+      }
+
+      if (obj.readConfirm != null) {
+        w.uint32(194)
+        ReadConfirm.codec().encode(obj.readConfirm, w)
+      }
+
+      if (obj.readConfirmAck != null) {
+        w.uint32(202)
+        ReadConfirmAck.codec().encode(obj.readConfirmAck, w)
       }
 
       if (opts.lengthDelimited !== false) {
@@ -3133,6 +3453,18 @@ const codecFrame = (): Codec<Frame, Partial<Frame>> => {
             })
             break
           }
+          case 24: {
+            obj.readConfirm = ReadConfirm.codec().decode(reader, reader.uint32(), {
+              limits: opts.limits?.readConfirm
+            })
+            break
+          }
+          case 25: {
+            obj.readConfirmAck = ReadConfirmAck.codec().decode(reader, reader.uint32(), {
+              limits: opts.limits?.readConfirmAck
+            })
+            break
+          }
           default: {
             reader.skipType(tag & 7)
             break
@@ -3140,7 +3472,45 @@ const codecFrame = (): Codec<Frame, Partial<Frame>> => {
         }
       }
 
+      if (obj.readConfirmAck != null) {
+        delete obj.readConfirm
+        delete obj.heartbeatReply
+        delete obj.heartbeatRequest
+        delete obj.compaction
+        delete obj.forwardStopSign
+        delete obj.acceptStopSign
+        delete obj.proposalForward
+        delete obj.prepareReq
+        delete obj.decide
+        delete obj.notAccepted
+        delete obj.accepted
+        delete obj.acceptDecide
+        delete obj.acceptSync
+        delete obj.promise
+        delete obj.prepare
+      }
+
+      if (obj.readConfirm != null) {
+        delete obj.readConfirmAck
+        delete obj.heartbeatReply
+        delete obj.heartbeatRequest
+        delete obj.compaction
+        delete obj.forwardStopSign
+        delete obj.acceptStopSign
+        delete obj.proposalForward
+        delete obj.prepareReq
+        delete obj.decide
+        delete obj.notAccepted
+        delete obj.accepted
+        delete obj.acceptDecide
+        delete obj.acceptSync
+        delete obj.promise
+        delete obj.prepare
+      }
+
       if (obj.heartbeatReply != null) {
+        delete obj.readConfirmAck
+        delete obj.readConfirm
         delete obj.heartbeatRequest
         delete obj.compaction
         delete obj.forwardStopSign
@@ -3157,6 +3527,8 @@ const codecFrame = (): Codec<Frame, Partial<Frame>> => {
       }
 
       if (obj.heartbeatRequest != null) {
+        delete obj.readConfirmAck
+        delete obj.readConfirm
         delete obj.heartbeatReply
         delete obj.compaction
         delete obj.forwardStopSign
@@ -3173,6 +3545,8 @@ const codecFrame = (): Codec<Frame, Partial<Frame>> => {
       }
 
       if (obj.compaction != null) {
+        delete obj.readConfirmAck
+        delete obj.readConfirm
         delete obj.heartbeatReply
         delete obj.heartbeatRequest
         delete obj.forwardStopSign
@@ -3189,6 +3563,8 @@ const codecFrame = (): Codec<Frame, Partial<Frame>> => {
       }
 
       if (obj.forwardStopSign != null) {
+        delete obj.readConfirmAck
+        delete obj.readConfirm
         delete obj.heartbeatReply
         delete obj.heartbeatRequest
         delete obj.compaction
@@ -3205,6 +3581,8 @@ const codecFrame = (): Codec<Frame, Partial<Frame>> => {
       }
 
       if (obj.acceptStopSign != null) {
+        delete obj.readConfirmAck
+        delete obj.readConfirm
         delete obj.heartbeatReply
         delete obj.heartbeatRequest
         delete obj.compaction
@@ -3221,6 +3599,8 @@ const codecFrame = (): Codec<Frame, Partial<Frame>> => {
       }
 
       if (obj.proposalForward != null) {
+        delete obj.readConfirmAck
+        delete obj.readConfirm
         delete obj.heartbeatReply
         delete obj.heartbeatRequest
         delete obj.compaction
@@ -3237,6 +3617,8 @@ const codecFrame = (): Codec<Frame, Partial<Frame>> => {
       }
 
       if (obj.prepareReq != null) {
+        delete obj.readConfirmAck
+        delete obj.readConfirm
         delete obj.heartbeatReply
         delete obj.heartbeatRequest
         delete obj.compaction
@@ -3253,6 +3635,8 @@ const codecFrame = (): Codec<Frame, Partial<Frame>> => {
       }
 
       if (obj.decide != null) {
+        delete obj.readConfirmAck
+        delete obj.readConfirm
         delete obj.heartbeatReply
         delete obj.heartbeatRequest
         delete obj.compaction
@@ -3269,6 +3653,8 @@ const codecFrame = (): Codec<Frame, Partial<Frame>> => {
       }
 
       if (obj.notAccepted != null) {
+        delete obj.readConfirmAck
+        delete obj.readConfirm
         delete obj.heartbeatReply
         delete obj.heartbeatRequest
         delete obj.compaction
@@ -3285,6 +3671,8 @@ const codecFrame = (): Codec<Frame, Partial<Frame>> => {
       }
 
       if (obj.accepted != null) {
+        delete obj.readConfirmAck
+        delete obj.readConfirm
         delete obj.heartbeatReply
         delete obj.heartbeatRequest
         delete obj.compaction
@@ -3301,6 +3689,8 @@ const codecFrame = (): Codec<Frame, Partial<Frame>> => {
       }
 
       if (obj.acceptDecide != null) {
+        delete obj.readConfirmAck
+        delete obj.readConfirm
         delete obj.heartbeatReply
         delete obj.heartbeatRequest
         delete obj.compaction
@@ -3317,6 +3707,8 @@ const codecFrame = (): Codec<Frame, Partial<Frame>> => {
       }
 
       if (obj.acceptSync != null) {
+        delete obj.readConfirmAck
+        delete obj.readConfirm
         delete obj.heartbeatReply
         delete obj.heartbeatRequest
         delete obj.compaction
@@ -3333,6 +3725,8 @@ const codecFrame = (): Codec<Frame, Partial<Frame>> => {
       }
 
       if (obj.promise != null) {
+        delete obj.readConfirmAck
+        delete obj.readConfirm
         delete obj.heartbeatReply
         delete obj.heartbeatRequest
         delete obj.compaction
@@ -3349,6 +3743,8 @@ const codecFrame = (): Codec<Frame, Partial<Frame>> => {
       }
 
       if (obj.prepare != null) {
+        delete obj.readConfirmAck
+        delete obj.readConfirm
         delete obj.heartbeatReply
         delete obj.heartbeatRequest
         delete obj.compaction
@@ -3473,6 +3869,20 @@ const codecFrame = (): Codec<Frame, Partial<Frame>> => {
           case 23: {
             yield * HeartbeatReply.codec().stream(reader, reader.uint32(), `${prefix}.heartbeatReply`, {
               limits: opts.limits?.heartbeatReply
+            })
+
+            break
+          }
+          case 24: {
+            yield * ReadConfirm.codec().stream(reader, reader.uint32(), `${prefix}.readConfirm`, {
+              limits: opts.limits?.readConfirm
+            })
+
+            break
+          }
+          case 25: {
+            yield * ReadConfirmAck.codec().stream(reader, reader.uint32(), `${prefix}.readConfirmAck`, {
+              limits: opts.limits?.readConfirmAck
             })
 
             break
@@ -3897,6 +4307,46 @@ export interface FrameHeartbeatReplyQuorumConnectedFieldEvent {
   value: boolean
 }
 
+export interface FrameReadConfirmNNFieldEvent {
+  field: '$.readConfirm.n.n'
+  value: number
+}
+
+export interface FrameReadConfirmNPriorityFieldEvent {
+  field: '$.readConfirm.n.priority'
+  value: number
+}
+
+export interface FrameReadConfirmNPidFieldEvent {
+  field: '$.readConfirm.n.pid'
+  value: string
+}
+
+export interface FrameReadConfirmRoundFieldEvent {
+  field: '$.readConfirm.round'
+  value: number
+}
+
+export interface FrameReadConfirmAckNNFieldEvent {
+  field: '$.readConfirmAck.n.n'
+  value: number
+}
+
+export interface FrameReadConfirmAckNPriorityFieldEvent {
+  field: '$.readConfirmAck.n.priority'
+  value: number
+}
+
+export interface FrameReadConfirmAckNPidFieldEvent {
+  field: '$.readConfirmAck.n.pid'
+  value: string
+}
+
+export interface FrameReadConfirmAckRoundFieldEvent {
+  field: '$.readConfirmAck.round'
+  value: number
+}
+
 function encodeFrame (obj: Partial<Frame>): Uint8Array<ArrayBuffer> {
   return encodeMessage(obj, Frame.codec())
 }
@@ -3905,7 +4355,7 @@ function decodeFrame (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Fra
   return decodeMessage(buf, Frame.codec(), opts)
 }
 
-function streamFrame (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Frame>): Generator<FrameConfigIdFieldEvent | FramePrepareNNFieldEvent | FramePrepareNPriorityFieldEvent | FramePrepareNPidFieldEvent | FramePrepareDecidedIdxFieldEvent | FramePrepareNAcceptedNFieldEvent | FramePrepareNAcceptedPriorityFieldEvent | FramePrepareNAcceptedPidFieldEvent | FramePrepareAcceptedIdxFieldEvent | FramePromiseNNFieldEvent | FramePromiseNPriorityFieldEvent | FramePromiseNPidFieldEvent | FramePromiseNAcceptedNFieldEvent | FramePromiseNAcceptedPriorityFieldEvent | FramePromiseNAcceptedPidFieldEvent | FramePromiseDecidedIdxFieldEvent | FramePromiseAcceptedIdxFieldEvent | FramePromiseLogSyncSnapshotIdxFieldEvent | FramePromiseLogSyncSnapshotDataFieldEvent | FramePromiseLogSyncSyncIdxFieldEvent | FramePromiseLogSyncSuffixFieldEvent | FramePromiseLogSyncStopSignConfigIdFieldEvent | FramePromiseLogSyncStopSignNodesFieldEvent | FramePromiseLogSyncStopSignMetadataFieldEvent | FrameAcceptSyncNNFieldEvent | FrameAcceptSyncNPriorityFieldEvent | FrameAcceptSyncNPidFieldEvent | FrameAcceptSyncSeqSessionFieldEvent | FrameAcceptSyncSeqCounterFieldEvent | FrameAcceptSyncDecidedIdxFieldEvent | FrameAcceptSyncLogSyncSnapshotIdxFieldEvent | FrameAcceptSyncLogSyncSnapshotDataFieldEvent | FrameAcceptSyncLogSyncSyncIdxFieldEvent | FrameAcceptSyncLogSyncSuffixFieldEvent | FrameAcceptSyncLogSyncStopSignConfigIdFieldEvent | FrameAcceptSyncLogSyncStopSignNodesFieldEvent | FrameAcceptSyncLogSyncStopSignMetadataFieldEvent | FrameAcceptDecideNNFieldEvent | FrameAcceptDecideNPriorityFieldEvent | FrameAcceptDecideNPidFieldEvent | FrameAcceptDecideSeqSessionFieldEvent | FrameAcceptDecideSeqCounterFieldEvent | FrameAcceptDecideDecidedIdxFieldEvent | FrameAcceptDecideEntriesFieldEvent | FrameAcceptedNNFieldEvent | FrameAcceptedNPriorityFieldEvent | FrameAcceptedNPidFieldEvent | FrameAcceptedAcceptedIdxFieldEvent | FrameNotAcceptedNNFieldEvent | FrameNotAcceptedNPriorityFieldEvent | FrameNotAcceptedNPidFieldEvent | FrameDecideNNFieldEvent | FrameDecideNPriorityFieldEvent | FrameDecideNPidFieldEvent | FrameDecideSeqSessionFieldEvent | FrameDecideSeqCounterFieldEvent | FrameDecideDecidedIdxFieldEvent | FramePrepareReqNNFieldEvent | FramePrepareReqNPriorityFieldEvent | FramePrepareReqNPidFieldEvent | FrameProposalForwardEntriesFieldEvent | FrameAcceptStopSignNNFieldEvent | FrameAcceptStopSignNPriorityFieldEvent | FrameAcceptStopSignNPidFieldEvent | FrameAcceptStopSignSeqSessionFieldEvent | FrameAcceptStopSignSeqCounterFieldEvent | FrameAcceptStopSignSsConfigIdFieldEvent | FrameAcceptStopSignSsNodesFieldEvent | FrameAcceptStopSignSsMetadataFieldEvent | FrameForwardStopSignSsConfigIdFieldEvent | FrameForwardStopSignSsNodesFieldEvent | FrameForwardStopSignSsMetadataFieldEvent | FrameCompactionOpFieldEvent | FrameCompactionIdxFieldEvent | FrameHeartbeatRequestRoundFieldEvent | FrameHeartbeatReplyRoundFieldEvent | FrameHeartbeatReplyBallotNFieldEvent | FrameHeartbeatReplyBallotPriorityFieldEvent | FrameHeartbeatReplyBallotPidFieldEvent | FrameHeartbeatReplyQuorumConnectedFieldEvent> {
+function streamFrame (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Frame>): Generator<FrameConfigIdFieldEvent | FramePrepareNNFieldEvent | FramePrepareNPriorityFieldEvent | FramePrepareNPidFieldEvent | FramePrepareDecidedIdxFieldEvent | FramePrepareNAcceptedNFieldEvent | FramePrepareNAcceptedPriorityFieldEvent | FramePrepareNAcceptedPidFieldEvent | FramePrepareAcceptedIdxFieldEvent | FramePromiseNNFieldEvent | FramePromiseNPriorityFieldEvent | FramePromiseNPidFieldEvent | FramePromiseNAcceptedNFieldEvent | FramePromiseNAcceptedPriorityFieldEvent | FramePromiseNAcceptedPidFieldEvent | FramePromiseDecidedIdxFieldEvent | FramePromiseAcceptedIdxFieldEvent | FramePromiseLogSyncSnapshotIdxFieldEvent | FramePromiseLogSyncSnapshotDataFieldEvent | FramePromiseLogSyncSyncIdxFieldEvent | FramePromiseLogSyncSuffixFieldEvent | FramePromiseLogSyncStopSignConfigIdFieldEvent | FramePromiseLogSyncStopSignNodesFieldEvent | FramePromiseLogSyncStopSignMetadataFieldEvent | FrameAcceptSyncNNFieldEvent | FrameAcceptSyncNPriorityFieldEvent | FrameAcceptSyncNPidFieldEvent | FrameAcceptSyncSeqSessionFieldEvent | FrameAcceptSyncSeqCounterFieldEvent | FrameAcceptSyncDecidedIdxFieldEvent | FrameAcceptSyncLogSyncSnapshotIdxFieldEvent | FrameAcceptSyncLogSyncSnapshotDataFieldEvent | FrameAcceptSyncLogSyncSyncIdxFieldEvent | FrameAcceptSyncLogSyncSuffixFieldEvent | FrameAcceptSyncLogSyncStopSignConfigIdFieldEvent | FrameAcceptSyncLogSyncStopSignNodesFieldEvent | FrameAcceptSyncLogSyncStopSignMetadataFieldEvent | FrameAcceptDecideNNFieldEvent | FrameAcceptDecideNPriorityFieldEvent | FrameAcceptDecideNPidFieldEvent | FrameAcceptDecideSeqSessionFieldEvent | FrameAcceptDecideSeqCounterFieldEvent | FrameAcceptDecideDecidedIdxFieldEvent | FrameAcceptDecideEntriesFieldEvent | FrameAcceptedNNFieldEvent | FrameAcceptedNPriorityFieldEvent | FrameAcceptedNPidFieldEvent | FrameAcceptedAcceptedIdxFieldEvent | FrameNotAcceptedNNFieldEvent | FrameNotAcceptedNPriorityFieldEvent | FrameNotAcceptedNPidFieldEvent | FrameDecideNNFieldEvent | FrameDecideNPriorityFieldEvent | FrameDecideNPidFieldEvent | FrameDecideSeqSessionFieldEvent | FrameDecideSeqCounterFieldEvent | FrameDecideDecidedIdxFieldEvent | FramePrepareReqNNFieldEvent | FramePrepareReqNPriorityFieldEvent | FramePrepareReqNPidFieldEvent | FrameProposalForwardEntriesFieldEvent | FrameAcceptStopSignNNFieldEvent | FrameAcceptStopSignNPriorityFieldEvent | FrameAcceptStopSignNPidFieldEvent | FrameAcceptStopSignSeqSessionFieldEvent | FrameAcceptStopSignSeqCounterFieldEvent | FrameAcceptStopSignSsConfigIdFieldEvent | FrameAcceptStopSignSsNodesFieldEvent | FrameAcceptStopSignSsMetadataFieldEvent | FrameForwardStopSignSsConfigIdFieldEvent | FrameForwardStopSignSsNodesFieldEvent | FrameForwardStopSignSsMetadataFieldEvent | FrameCompactionOpFieldEvent | FrameCompactionIdxFieldEvent | FrameHeartbeatRequestRoundFieldEvent | FrameHeartbeatReplyRoundFieldEvent | FrameHeartbeatReplyBallotNFieldEvent | FrameHeartbeatReplyBallotPriorityFieldEvent | FrameHeartbeatReplyBallotPidFieldEvent | FrameHeartbeatReplyQuorumConnectedFieldEvent | FrameReadConfirmNNFieldEvent | FrameReadConfirmNPriorityFieldEvent | FrameReadConfirmNPidFieldEvent | FrameReadConfirmRoundFieldEvent | FrameReadConfirmAckNNFieldEvent | FrameReadConfirmAckNPriorityFieldEvent | FrameReadConfirmAckNPidFieldEvent | FrameReadConfirmAckRoundFieldEvent> {
   return streamMessage(buf, Frame.codec(), opts)
 }
 export const Frame = { codec: codecFrame, encode: encodeFrame, decode: decodeFrame, stream: streamFrame }

@@ -78,6 +78,8 @@ const bodies: { [K in Message<Uint8Array>["type"]]: () => fc.Arbitrary<Record<st
   ForwardStopSign: () => fc.record({ ss: stopSign() }, { noNullPrototype: true }),
   Compaction: () =>
     fc.record({ op: fc.constantFrom("trim", "snapshot"), idx: index() }, { noNullPrototype: true }),
+  ReadConfirm: () => fc.record({ n: ballot(), round: index() }, { noNullPrototype: true }),
+  ReadConfirmAck: () => fc.record({ n: ballot(), round: index() }, { noNullPrototype: true }),
   HeartbeatRequest: () => fc.record({ round: index() }, { noNullPrototype: true }),
   HeartbeatReply: () =>
     fc.record({ round: index(), ballot: ballot(), quorumConnected: fc.boolean() }, { noNullPrototype: true }),
@@ -137,6 +139,9 @@ export function isValidMessage(m: Message<Uint8Array>): boolean {
       return isStopSign(m.ss);
     case "Compaction":
       return (m.op === "trim" || m.op === "snapshot") && safe(m.idx);
+    case "ReadConfirm":
+    case "ReadConfirmAck":
+      return isBallot(m.n) && safe(m.round);
     case "HeartbeatRequest":
       return safe(m.round);
     case "HeartbeatReply":

@@ -1,0 +1,36 @@
+/** What every CLI subcommand implements; main.ts only dispatches. */
+import { parseArgs, type ParseArgsConfig } from "node:util";
+
+export interface CliIo {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+export interface Command {
+  /** One line for the command list. */
+  summary: string;
+  /** Full help text of the subcommand. */
+  usage: string;
+  /** Returns the process exit code; throws UsageError for bad flags. */
+  run(args: string[], io: CliIo): Promise<number>;
+}
+
+/** Wrong flags or arguments: reported with the usage and exit code 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/** node:util parseArgs in strict mode, with its errors turned into UsageErrors. */
+export function parseFlags<O extends NonNullable<ParseArgsConfig["options"]>>(
+  args: string[],
+  options: O,
+): ReturnType<typeof parseArgs<{ args: string[]; options: O; strict: true; allowPositionals: false }>> {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: false });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
