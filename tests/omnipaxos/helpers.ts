@@ -33,6 +33,18 @@ export function cluster(
   return new SimCluster<number>({ ids, config: { ...FAST, ...config }, ...extra });
 }
 
+/** Leader priority = the number in the pid: n{size} leads first, n{size-1} takes over when it crashes. */
+export function prioritized(
+  size: number,
+  config: Partial<OmniPaxosConfig<number>> = {},
+  extra: Omit<SimClusterOptions<number>, "ids" | "config" | "configFor"> = {},
+): SimCluster<number> {
+  return cluster(pids(size), config, {
+    ...extra,
+    configFor: (id) => ({ leaderPriority: Number(id.slice(1)) }),
+  });
+}
+
 export function live(c: SimCluster<number>): NodeId[] {
   return [...c.nodes.keys()];
 }
@@ -47,6 +59,17 @@ export function electLeader(c: SimCluster<number>, limit = 100, among: NodeId[] 
 export function proposeRange(c: SimCluster<number>, via: NodeId, from: number, count: number): number[] {
   const vs = Array.from({ length: count }, (_, i) => from + i);
   for (const v of vs) c.propose(via, v);
+  return vs;
+}
+
+/** Propose values [from, from + count) at `via`, one per tick; returns them. */
+export function trickle(c: SimCluster<number>, via: NodeId, from: number, count: number): number[] {
+  const vs: number[] = [];
+  for (let v = from; v < from + count; v++) {
+    c.propose(via, v);
+    vs.push(v);
+    c.tick();
+  }
   return vs;
 }
 

@@ -5,36 +5,26 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { Message, NodeId, SequenceNumber } from "../../mod.ts";
+import type { Message, SequenceNumber } from "../../mod.ts";
 import {
   assertDecidedLogs,
   cluster,
   electLeader,
   live,
   pids,
+  prioritized,
   proposeRange,
   Tap,
+  trickle,
   waitDecided,
 } from "./helpers.ts";
 
-/** Three servers where n3 leads first and n2 takes over when it crashes (priorities decide ties). */
-function prioritized(config = {}) {
-  const prio: Record<string, number> = { n1: 0, n2: 1, n3: 2 };
-  const c = cluster(pids(3), config, { configFor: (id) => ({ leaderPriority: prio[id] }) });
+/** Three servers where n3 leads first and n2 takes over when it crashes. */
+function threeByPriority(config = {}) {
+  const c = prioritized(3, config);
   const tap = new Tap(c);
   assert.equal(electLeader(c), "n3");
   return { c, tap };
-}
-
-/** Propose `count` values at `via`, one per tick. */
-function trickle(c: ReturnType<typeof cluster>, via: NodeId, from: number, count: number): number[] {
-  const vs: number[] = [];
-  for (let v = from; v < from + count; v++) {
-    c.propose(via, v);
-    vs.push(v);
-    c.tick();
-  }
-  return vs;
 }
 
 const seqOf = (m: Message<number>): SequenceNumber | undefined => ("seq" in m ? m.seq : undefined);
@@ -89,7 +79,7 @@ test("dropped AcceptDecides: the follower detects the gap and resyncs", () => {
 });
 
 test("dropped Prepare: the new leader resends it and the follower catches up", () => {
-  const { c, tap } = prioritized();
+  const { c, tap } = threeByPriority();
   const values = trickle(c, "n3", 0, 3);
   tap.drop = (m) => m.type === "Prepare" && m.to === "n1";
   c.crash("n3");
@@ -106,7 +96,7 @@ test("dropped Prepare: the new leader resends it and the follower catches up", (
 });
 
 test("dropped Promise: the follower resends it and the leader completes its prepare phase", () => {
-  const { c, tap } = prioritized();
+  const { c, tap } = threeByPriority();
   const values = trickle(c, "n3", 0, 3);
   tap.dropFirst("Promise", "n1", "n2");
   c.crash("n3");
@@ -142,7 +132,7 @@ test("dropped PrepareReq: the recovering follower resends it until the leader re
 
 test("dropped AcceptStopSign, resync: the follower that missed it leads next and decides the stop sign via log sync", () => {
   // A long resend period: the leader crashes before it would resend anything.
-  const { c, tap } = prioritized({ resendTicks: 1000 });
+  const { c, tap } = threeByPriority({ resendTicks: 1000 });
   trickle(c, "n3", 0, 3);
   // n2 hears nothing more from n3 on the accept-phase session (so no later message reveals the gap).
   tap.drop = (m) => m.from === "n3" && m.to === "n2" && "seq" in m;

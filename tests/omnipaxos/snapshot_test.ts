@@ -1,0 +1,72 @@
+/** Port of snapshot_test.rs (snapshot, double snapshot) and the snapshot errors. */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { CompactionError } from "../../mod.ts";
+import type { SimCluster } from "../sim/cluster.ts";
+import {
+  cluster,
+  decodeSum,
+  electLeader,
+  pids,
+  proposeRange,
+  sum,
+  sumSnapshotter,
+  thrown,
+  waitDecided,
+} from "./helpers.ts";
+
+function assertSnapshot(c: SimCluster<number>, ids: string[], at: number, values: number[]): void {
+  for (const id of ids) {
+    const n = c.node(id);
+    assert.equal(n.getCompactedIdx(), at, `${id}: compacted index`);
+    const e = n.read(0);
+    assert.ok(e?.kind === "snapshotted" && e.trimmedIdx === at, `${id}: read(0) is ${JSON.stringify(e)}`);
+    assert.equal(decodeSum(e.snapshot), sum(values.slice(0, at)), `${id}: snapshot content`);
+    const next = at < values.length ? { kind: "decided", idx: at, entry: values[at] } : undefined;
+    assert.deepEqual(n.read(at), next);
+  }
+}
+
+function decided(total: number) {
+  const ids = pids(3);
+  const c = cluster(ids, { snapshotter: sumSnapshotter });
+  const leader = electLeader(c);
+  const values = proposeRange(c, leader, 1, total);
+  waitDecided(c, total);
+  return { c, ids, leader, values };
+}
+
+test("snapshot at 1000 then 1010, requested by the leader, on every server", () => {
+  const { c, ids, leader, values } = decided(1100);
+  c.node(leader).snapshot(1000);
+  c.ticks(2);
+  assertSnapshot(c, ids, 1000, values);
+  c.node(leader).snapshot(1010);
+  c.ticks(2);
+  assertSnapshot(c, ids, 1010, values);
+});
+
+test("any server may snapshot; localOnly keeps it local; the default index is the decided index", () => {
+  const { c, ids, leader, values } = decided(60);
+  const f = ids.find((id) => id !== leader)!;
+  c.node(f).snapshot(20, true);
+  c.ticks(2);
+  assertSnapshot(c, [f], 20, values);
+  for (const id of ids) if (id !== f) assert.equal(c.node(id).getCompactedIdx(), 0);
+  c.node(f).snapshot();
+  c.ticks(2);
+  assertSnapshot(c, ids, 60, values);
+});
+
+test("snapshot errors: undecided index, already compacted index, no snapshotter", () => {
+  const { c, leader } = decided(30);
+  const n = c.node(leader);
+  assert.equal(thrown(() => n.snapshot(31), CompactionError).reason, "undecided");
+  n.snapshot(20, true);
+  assert.equal(thrown(() => n.snapshot(10), CompactionError).reason, "trimmed");
+  const plain = cluster(pids(3));
+  const l = electLeader(plain);
+  proposeRange(plain, l, 0, 5);
+  waitDecided(plain, 5);
+  assert.equal(thrown(() => plain.node(l).snapshot(3), CompactionError).reason, "no-snapshotter");
+});
