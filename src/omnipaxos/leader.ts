@@ -30,6 +30,7 @@ export function handleLeader<T>(sp: SequencePaxos<T>, n: Ballot): void {
 /** Leave leadership; entries not yet written go back to the proposal buffer (nobody has seen them). */
 export function stepDown<T>(sp: SequencePaxos<T>): void {
   if (sp.role !== "leader") return;
+  sp.reads.failAll();
   if (sp.batch.length > 0) {
     sp.buffered.unshift(...sp.batch);
     sp.batch = [];

@@ -109,6 +109,20 @@ export interface Compaction extends Envelope {
   idx: number;
 }
 
+/** Leader → followers: "do you still promise n?" — confirms leadership for linearizable reads. */
+export interface ReadConfirm extends Envelope {
+  type: "ReadConfirm";
+  n: Ballot;
+  round: number;
+}
+
+/** Follower → leader: "yes, my promise is still n" for that confirmation round. */
+export interface ReadConfirmAck extends Envelope {
+  type: "ReadConfirmAck";
+  n: Ballot;
+  round: number;
+}
+
 // ---- Ballot Leader Election ----
 
 export interface HeartbeatRequest extends Envelope {
@@ -137,7 +151,9 @@ export type PaxosMessage<T> =
   | ProposalForward<T>
   | AcceptStopSign
   | ForwardStopSign
-  | Compaction;
+  | Compaction
+  | ReadConfirm
+  | ReadConfirmAck;
 
 export type BleMessage = HeartbeatRequest | HeartbeatReply;
 
@@ -159,6 +175,8 @@ export const MESSAGE_TYPES: readonly MessageType[] = [
   "AcceptStopSign",
   "ForwardStopSign",
   "Compaction",
+  "ReadConfirm",
+  "ReadConfirmAck",
   "HeartbeatRequest",
   "HeartbeatReply",
 ];

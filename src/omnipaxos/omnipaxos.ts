@@ -11,6 +11,7 @@ import { ConfigError } from "./errors.ts";
 import { handleLeader } from "./leader.ts";
 import { type LogEntry, readDecided, readEntry } from "./log_entry.ts";
 import { isBleMessage, type Message } from "./messages.ts";
+import type { ReadConfirmation } from "./read_confirm.ts";
 import { type PaxosCounters, type Phase, type Role, SequencePaxos } from "./sequence_paxos.ts";
 import type { Storage } from "./storage.ts";
 import type { NodeId, StopSign } from "./types.ts";
@@ -174,6 +175,21 @@ export class OmniPaxos<T> {
    */
   snapshot(idx?: number, localOnly?: boolean): void {
     this.#sp.snapshot(idx, localOnly ?? false);
+  }
+
+  /**
+   * Leader only: start confirming leadership for a linearizable read without a log write. Returns a ticket;
+   * its answer comes from `takeReadConfirmations()`: either `readIdx` — serve the read from local state once
+   * this server's decided index and applied state reach readIdx — or `notLeader` (retry at the leader).
+   * @throws NotLeaderError when this server is not an accept-phase leader.
+   */
+  confirmLeadership(): number {
+    return this.#sp.confirmLeadership();
+  }
+
+  /** Drain answers for tickets from `confirmLeadership()`. */
+  takeReadConfirmations(): ReadConfirmation[] {
+    return this.#sp.reads.take();
   }
 
   /** The decided stop sign, once this configuration has ended. */

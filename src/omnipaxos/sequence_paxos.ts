@@ -14,6 +14,7 @@ import * as leader from "./leader.ts";
 import type { LeaderState } from "./leader_state.ts";
 import type { Accepted, Message, PaxosMessage } from "./messages.ts";
 import type { Storage } from "./storage.ts";
+import { ReadConfirmer } from "./read_confirm.ts";
 import type { NodeId, SequenceNumber, StopSign } from "./types.ts";
 
 export type Role = "follower" | "leader";
@@ -54,6 +55,9 @@ export class SequencePaxos<T> {
   pendingAccepted: Accepted | undefined;
   /** Highest ballot a follower refused this leader with (shown in status). */
   highestRejection: Ballot | undefined;
+  /** Linearizable-read confirmations (see read_confirm.ts). */
+  readonly reads = new ReadConfirmer();
+  #nextTicket = 0;
   readonly counters: PaxosCounters = { droppedProposals: 0, unsyncableFollowers: 0, sessionGaps: 0 };
   #outbox: Message<T>[] = [];
   #resendClock = 0;
@@ -164,9 +168,29 @@ export class SequencePaxos<T> {
     this.bufferedStopSign = undefined;
   }
 
+  // ---- linearizable reads ----
+
+  /** Start confirming leadership for a read; returns its ticket (answered through `reads.take()`). */
+  confirmLeadership(): number {
+    if (!this.isAcceptingLeader()) throw new NotLeaderError(this.currentLeader());
+    const ticket = ++this.#nextTicket;
+    this.#broadcastReadConfirm(this.reads.add({ ticket, idx: this.log.acceptedIdx }, this.cfg.pid));
+    this.#broadcastReadConfirm(this.reads.complete(this.cfg.readQuorum, this.cfg.pid));
+    return ticket;
+  }
+
+  #broadcastReadConfirm(round: number | undefined): void {
+    const ls = this.leaderState;
+    if (round === undefined || !ls) return;
+    for (const p of this.cfg.peers) this.send({ type: "ReadConfirm", to: p, n: ls.n, round });
+  }
+
   // ---- time ----
 
   tick(): void {
+    if (this.isAcceptingLeader()) {
+      this.#broadcastReadConfirm(this.reads.tick(this.cfg.resendTicks, this.cfg.pid));
+    }
     if (++this.#flushClock >= this.cfg.flushTicks) {
       this.#flushClock = 0;
       if (this.isAcceptingLeader()) leader.flushBatch(this);
@@ -217,6 +241,16 @@ export class SequencePaxos<T> {
         break;
       case "Compaction":
         this.#handleCompaction(m.from, m.op, m.idx);
+        break;
+      case "ReadConfirm":
+        if (m.n.pid === m.from && this.checkBallot(m.n)) {
+          this.send({ type: "ReadConfirmAck", to: m.from, n: m.n, round: m.round });
+        }
+        break;
+      case "ReadConfirmAck":
+        if (this.leaderState && this.role === "leader" && ballotEq(m.n, this.leaderState.n)) {
+          this.#broadcastReadConfirm(this.reads.ack(m.round, m.from, this.cfg.readQuorum, this.cfg.pid));
+        }
         break;
     }
   }

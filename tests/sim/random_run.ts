@@ -23,6 +23,8 @@ export interface RunResult {
   crashes: number;
   ticks: number;
   reconfigured: boolean;
+  /** Linearizable reads confirmed (and checked) during the chaos phase. */
+  reads: number;
 }
 
 const enc = new TextEncoder();
@@ -83,6 +85,7 @@ export function runSeed(
   const reconfigAt = r.chance(0.1) ? r.int(opts.chaosTicks ?? 300) : -1;
   let reconfigured = false;
   const chaosTicks = opts.chaosTicks ?? 300;
+  const reads = new ReadChecker(c);
   for (let t = 0; t < chaosTicks; t++) {
     const live = ids.filter((id) => c.isUp(id));
     if (live.length > 0 && r.chance(0.5)) {
@@ -122,7 +125,9 @@ export function runSeed(
       reconfigured = true;
       log(`t${c.now} reconfigure`);
     }
+    if (r.chance(0.2)) reads.start();
     c.tick();
+    reads.check();
   }
   // Heal: everyone back, a reliable network, new sessions everywhere.
   for (const id of ids) if (!c.isUp(id)) c.start(id);
@@ -184,7 +189,49 @@ export function runSeed(
     crashes,
     ticks: c.now,
     reconfigured,
+    reads: reads.confirmed,
   };
+}
+
+/**
+ * Linearizable reads: a confirmed read must cover every entry decided anywhere before it was asked
+ * (readIdx >= the highest decided index of any server at that moment).
+ */
+class ReadChecker {
+  readonly #c: SimCluster<string>;
+  readonly #pending = new Map<string, { instance: unknown; truth: number }>();
+  confirmed = 0;
+  constructor(c: SimCluster<string>) {
+    this.#c = c;
+  }
+
+  start(): void {
+    const leader = this.#c.anyLeader();
+    if (!leader) return;
+    const truth = Math.max(...[...this.#c.storages.values()].map((s) => s.getDecidedIdx()));
+    const node = this.#c.node(leader);
+    const ticket = node.confirmLeadership();
+    this.#pending.set(`${leader}:${ticket}`, { instance: node, truth });
+  }
+
+  check(): void {
+    for (const [id, node] of this.#c.nodes) {
+      for (const r of node.takeReadConfirmations()) {
+        const key = `${id}:${r.ticket}`;
+        const p = this.#pending.get(key);
+        if (!p || p.instance !== node) continue;
+        this.#pending.delete(key);
+        if ("readIdx" in r) {
+          this.confirmed++;
+          if (r.readIdx < p.truth) {
+            throw new Error(
+              `${id}: linearizable read confirmed at ${r.readIdx} but ${p.truth} was decided before it`,
+            );
+          }
+        }
+      }
+    }
+  }
 }
 
 /** Each server's consensus state, for failure messages. */
