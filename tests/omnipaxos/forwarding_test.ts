@@ -1,8 +1,9 @@
 /** Port of forward_proposal_test.rs, plus proposals made before any leader is known (pitfall 14). */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { BufferFullError } from "../../mod.ts";
 import { Prng } from "../sim/prng.ts";
-import { assertDecidedLogs, cluster, electLeader, pids, Tap, waitDecided } from "./helpers.ts";
+import { assertDecidedLogs, cluster, electLeader, pids, Tap, thrown, waitDecided } from "./helpers.ts";
 
 test("7 servers: an append at a random non-leader is forwarded and decided everywhere", () => {
   const ids = pids(7);
@@ -35,4 +36,33 @@ test("appends made before any leader is known are buffered and decided after the
   waitDecided(c, 2);
   assert.deepEqual([...c.decided("n1")].sort(), [1, 2]);
   assertDecidedLogs(c, c.decided("n1"));
+});
+
+test("a server without a leader buffers at most bufferSize proposals, then throws BufferFullError", () => {
+  const c = cluster(pids(3), { bufferSize: 4 });
+  for (let v = 0; v < 4; v++) c.propose("n1", v);
+  thrown(() => c.node("n1").append(99), BufferFullError);
+  electLeader(c);
+  waitDecided(c, 4);
+  assert.deepEqual([...c.decided("n2")].sort(), [0, 1, 2, 3]);
+});
+
+test("entries still in a deposed leader's unflushed batch are forwarded to the next leader and decided", () => {
+  const ids = pids(3);
+  const c = cluster(ids, { batchSize: 5, flushTicks: 1_000_000 });
+  const old = electLeader(c);
+  for (let v = 0; v < 3; v++) c.propose(old, v); // a partial batch: written nowhere yet
+  for (const o of ids) if (o !== old) c.net.setLink(old, o, false);
+  const rest = ids.filter((id) => id !== old);
+  const next = electLeader(c, 50, rest);
+  c.net.healAll(); // links come back silently: only resends bring the old leader in
+  c.until(
+    () => c.node(old).getCurrentLeader() === next && !c.node(old).isLeader(),
+    100,
+    "old leader deposed",
+  );
+  for (let v = 10; v < 12; v++) c.propose(next, v); // 2 + the 3 forwarded fill one batch
+  waitDecided(c, 5);
+  assert.deepEqual([...c.decided(next)].sort((a, b) => a - b), [0, 1, 2, 10, 11]);
+  assertDecidedLogs(c, c.decided(next));
 });

@@ -49,10 +49,14 @@ export function live(c: SimCluster<number>): NodeId[] {
   return [...c.nodes.keys()];
 }
 
-/** Tick until every live server follows one leader that is in its accept phase; returns that leader. */
+/** Tick until the servers `among` follow one of them, a leader in its accept phase; returns that leader. */
 export function electLeader(c: SimCluster<number>, limit = 100, among: NodeId[] = live(c)): NodeId {
-  c.until(() => c.stableLeader(among) !== undefined, limit, "a stable leader", () => describe(c));
-  return c.stableLeader(among)!;
+  const leader = () => {
+    const l = c.stableLeader(among);
+    return l !== undefined && among.includes(l) ? l : undefined;
+  };
+  c.until(() => leader() !== undefined, limit, "a stable leader", () => describe(c));
+  return leader()!;
 }
 
 /** Propose values [from, from + count) at `via`, one after the other; returns them. */

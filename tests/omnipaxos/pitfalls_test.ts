@@ -162,3 +162,22 @@ test("pitfall 20: a restarted ex-leader whose stored promise is above the curren
   assertDecidedLogs(c, values);
   assert.equal(live(c).length, 3);
 });
+
+test("pitfall 20, variant: a restarted server holding a higher promise for a crashed candidate does not block the cluster", () => {
+  const ids = pids(3);
+  const c = cluster(ids);
+  const leader = electLeader(c);
+  const [a, b] = ids.filter((id) => id !== leader);
+  const values = proposeRange(c, leader, 0, 5);
+  waitDecided(c, 5);
+  // a promised a higher ballot of b (a candidate that then crashed for good), and a crashed too.
+  c.crash(b);
+  c.crash(a);
+  c.storages.get(a)!.write([{ op: "setPromise", ballot: ballot(c.node(leader).getPromise().n + 10, b) }]);
+  c.start(a);
+  // Only leader and a are up: a quorum of 2 needs a.
+  const l = electLeader(c, 200);
+  values.push(...proposeRange(c, l, 5, 5));
+  waitDecided(c, 10);
+  assertDecidedLogs(c, values);
+});

@@ -129,3 +129,38 @@ test("hand-off: the next configuration's instances continue the global index aft
   assert.equal(n2.status().counters.droppedIncoming, before + 1);
   assert.equal(n2.status().buffered, 0);
 });
+
+test("a stop sign accepted only by a deposed leader is cleared by the next leader's sync", () => {
+  const ids = pids(3);
+  const c = cluster(ids);
+  const old = electLeader(c);
+  const values = proposeRange(c, old, 0, 5);
+  waitDecided(c, 5);
+  for (const o of ids) if (o !== old) c.net.setLink(old, o, false);
+  c.node(old).reconfigure(ids);
+  assert.equal(c.node(old).status().stopSign?.configId, 2, "accepted locally, never decided");
+  const rest = ids.filter((id) => id !== old);
+  const next = electLeader(c, 50, rest);
+  values.push(...proposeRange(c, next, 5, 5));
+  waitDecided(c, 10, rest);
+  c.healAll();
+  waitDecided(c, 10);
+  c.until(() => c.node(old).status().stopSign === undefined, 50, "stop sign cleared");
+  assert.equal(c.node(old).isReconfigured(), undefined);
+  assertDecidedLogs(c, values);
+  // The old leader's log is open again: it can propose (by forwarding) and the entry is decided.
+  c.propose(old, 10);
+  values.push(10);
+  waitDecided(c, 11);
+  assertDecidedLogs(c, values);
+});
+
+test("a stop sign proposed before any leader is known is buffered and decided after the election", () => {
+  const ids = pids(3);
+  const c = cluster(ids);
+  c.node("n1").reconfigure(["n1", "n2"], metadata);
+  thrown(() => c.node("n1").append(1), PendingReconfigError);
+  c.until(() => ids.every((id) => c.node(id).isReconfigured() !== undefined), 100, "reconfigured");
+  assert.deepEqual(c.node("n2").isReconfigured()?.nodes, ["n1", "n2"]);
+  assert.equal(c.node("n3").getDecidedIdx(), 1);
+});
