@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { compareBallots } from "../../mod.ts";
-import { cluster, electLeader, live, pids, proposeRange, waitDecided } from "./helpers.ts";
+import { cluster, electLeader, isolate, live, pids, proposeRange, waitDecided } from "./helpers.ts";
 
 test("10 servers: crashing the leader repeatedly elects a new, different leader with a higher ballot", () => {
   const ids = pids(10);
@@ -39,7 +39,7 @@ test("a server cut off from everyone is not elected and does not disturb the lea
   const c = cluster(ids);
   const leader = electLeader(c);
   const lonely = ids.find((id) => id !== leader)!;
-  for (const o of ids) if (o !== lonely) c.net.setLink(lonely, o, false);
+  isolate(c, lonely);
   const before = c.node(leader).getPromise();
   c.ticks(30);
   const rest = ids.filter((id) => id !== lonely);

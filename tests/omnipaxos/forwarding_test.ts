@@ -3,7 +3,16 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { BufferFullError } from "../../mod.ts";
 import { Prng } from "../sim/prng.ts";
-import { assertDecidedLogs, cluster, electLeader, pids, Tap, thrown, waitDecided } from "./helpers.ts";
+import {
+  assertDecidedLogs,
+  cluster,
+  electLeader,
+  isolate,
+  pids,
+  Tap,
+  thrown,
+  waitDecided,
+} from "./helpers.ts";
 
 test("7 servers: an append at a random non-leader is forwarded and decided everywhere", () => {
   const ids = pids(7);
@@ -52,7 +61,7 @@ test("entries still in a deposed leader's unflushed batch are forwarded to the n
   const c = cluster(ids, { batchSize: 5, flushTicks: 1_000_000 });
   const old = electLeader(c);
   for (let v = 0; v < 3; v++) c.propose(old, v); // a partial batch: written nowhere yet
-  for (const o of ids) if (o !== old) c.net.setLink(old, o, false);
+  isolate(c, old);
   const rest = ids.filter((id) => id !== old);
   const next = electLeader(c, 50, rest);
   c.net.healAll(); // links come back silently: only resends bring the old leader in

@@ -66,6 +66,21 @@ export function proposeRange(c: SimCluster<number>, via: NodeId, from: number, c
   return vs;
 }
 
+/** Cut every link of `id` (silently: no reconnect notifications). */
+export function isolate(c: SimCluster<number>, id: NodeId): void {
+  for (const o of c.ids) if (o !== id) c.net.setLink(id, o, false);
+}
+
+/** Three servers with a message tap, an elected leader and one of its followers. */
+export function tappedTrio(config: Partial<OmniPaxosConfig<number>> = {}) {
+  const ids = pids(3);
+  const c = cluster(ids, config);
+  const tap = new Tap(c);
+  const leader = electLeader(c);
+  const f = ids.find((id) => id !== leader)!;
+  return { ids, c, tap, leader, f };
+}
+
 /** Propose values [from, from + count) at `via`, one per tick; returns them. */
 export function trickle(c: SimCluster<number>, via: NodeId, from: number, count: number): number[] {
   const vs: number[] = [];

@@ -12,6 +12,7 @@ import {
   prioritized,
   proposeRange,
   Tap,
+  tappedTrio,
   trickle,
   waitDecided,
 } from "./helpers.ts";
@@ -111,11 +112,7 @@ test("pitfall 13: a stable leader is not re-elected, re-prepared or re-synced as
 });
 
 test("pitfall 19: re-prepare in the same round syncs a follower from its accepted index, not its decided index", () => {
-  const ids = pids(3);
-  const c = cluster(ids);
-  const tap = new Tap(c);
-  const leader = electLeader(c);
-  const f = ids.find((id) => id !== leader)!;
+  const { c, tap, leader, f } = tappedTrio();
   trickle(c, leader, 0, 5);
   // Lose one Decide: f has accepted one entry more than it has decided, and the next message is a gap.
   tap.dropFirst("Decide", leader, f);

@@ -6,16 +6,13 @@ import {
   cluster,
   decodeSum,
   electLeader,
+  isolate,
   pids,
   proposeRange,
   sum,
   sumSnapshotter,
   waitDecided,
 } from "./helpers.ts";
-
-function cut(c: ReturnType<typeof cluster>, id: string): void {
-  for (const o of c.ids) if (o !== id) c.net.setLink(id, o, false);
-}
 
 test("read: snapshotted, decided and undecided ranges and the end of the log", () => {
   const ids = pids(3);
@@ -25,7 +22,7 @@ test("read: snapshotted, decided and undecided ranges and the end of the log", (
   waitDecided(c, 100);
   c.node(leader).snapshot(40, true);
   // Isolate the leader before more appends: they stay undecided there.
-  cut(c, leader);
+  isolate(c, leader);
   proposeRange(c, leader, 1000, 10);
   const n = c.node(leader);
   assert.equal(n.getDecidedIdx(), 100);
@@ -88,7 +85,7 @@ test("read: an undecided and then decided stop sign", () => {
   const leader = electLeader(c);
   const values = proposeRange(c, leader, 0, 20);
   waitDecided(c, 20);
-  cut(c, leader);
+  isolate(c, leader);
   c.node(leader).reconfigure(ids, new Uint8Array([9]));
   const n = c.node(leader);
   const undecided = n.read(20);

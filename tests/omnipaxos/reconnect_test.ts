@@ -15,6 +15,7 @@ import {
   prioritized,
   proposeRange,
   Tap,
+  tappedTrio,
   trickle,
   waitDecided,
 } from "./helpers.ts";
@@ -30,11 +31,7 @@ function threeByPriority(config = {}) {
 const seqOf = (m: Message<number>): SequenceNumber | undefined => ("seq" in m ? m.seq : undefined);
 
 test("accept-phase messages to a follower carry session 1 and counters 1 (AcceptSync), 2, 3, 4, ...", () => {
-  const ids = pids(3);
-  const c = cluster(ids);
-  const tap = new Tap(c);
-  const leader = electLeader(c);
-  const f = ids.find((id) => id !== leader)!;
+  const { ids, c, tap, leader, f } = tappedTrio();
   trickle(c, leader, 0, 12);
   c.node(leader).reconfigure(ids);
   c.ticks(3);
@@ -58,11 +55,7 @@ test("accept-phase messages to a follower carry session 1 and counters 1 (Accept
 });
 
 test("dropped AcceptDecides: the follower detects the gap and resyncs", () => {
-  const ids = pids(3);
-  const c = cluster(ids);
-  const tap = new Tap(c);
-  const leader = electLeader(c);
-  const f = ids.find((id) => id !== leader)!;
+  const { c, tap, leader, f } = tappedTrio();
   const values = trickle(c, leader, 0, 5);
   // Three AcceptDecides in a row are lost; the Decide after them reveals the gap.
   tap.drop = (m) => m.type === "AcceptDecide" && m.to === f && m.seq.session === 1;
@@ -110,11 +103,7 @@ test("dropped Promise: the follower resends it and the leader completes its prep
 });
 
 test("dropped PrepareReq: the recovering follower resends it until the leader resyncs it", () => {
-  const ids = pids(3);
-  const c = cluster(ids);
-  const tap = new Tap(c);
-  const leader = electLeader(c);
-  const f = ids.find((id) => id !== leader)!;
+  const { c, tap, leader, f } = tappedTrio();
   const values = trickle(c, leader, 0, 3);
   let gap = 1;
   let req = 1;
@@ -168,11 +157,7 @@ test("dropped AcceptStopSign, resend: an undecidable stop sign is resent until t
 });
 
 test("dropped stop-sign Decide: the leader resends it and the follower becomes reconfigured", () => {
-  const ids = pids(3);
-  const c = cluster(ids);
-  const tap = new Tap(c);
-  const leader = electLeader(c);
-  const f = ids.find((id) => id !== leader)!;
+  const { ids, c, tap, leader, f } = tappedTrio();
   trickle(c, leader, 0, 3);
   tap.dropFirst("Decide", leader, f);
   c.node(leader).reconfigure(ids);
@@ -186,11 +171,7 @@ test("dropped stop-sign Decide: the leader resends it and the follower becomes r
 
 test("a follower that missed both the AcceptStopSign and its Decide is repaired by the resends alone", () => {
   // Not in the reference suite: the leader stays and sends nothing else, so only resends can help.
-  const ids = pids(3);
-  const c = cluster(ids);
-  const tap = new Tap(c);
-  const leader = electLeader(c);
-  const f = ids.find((id) => id !== leader)!;
+  const { ids, c, tap, leader, f } = tappedTrio();
   trickle(c, leader, 0, 3);
   let lost = 2;
   tap.drop = (m) => m.to === f && (m.type === "AcceptStopSign" || m.type === "Decide") && lost-- > 0;
