@@ -21,7 +21,10 @@ import { DEFAULT_MAX_FRAME_BYTES, PAXOS_PROTOCOL } from "./protocol.ts";
 
 export interface PaxosTransportOptions {
   privateKey: PrivateKey;
-  /** Cluster members (peer ID strings; this node may be included). Changeable with setMembers(). */
+  /**
+   * Cluster members (peer ID strings). Changeable with setMembers(). Sessions are opened only while this
+   * node is itself a member; a dedicated relay lists the members it serves without itself.
+   */
   members: NodeId[];
   /** TCP listen multiaddrs. Default ["/ip4/0.0.0.0/tcp/0"]; [] for a node reachable only via `relayVia`. */
   listen?: string[];
@@ -188,7 +191,8 @@ export class PaxosTransport {
   /** Replaces the member set (reconfiguration): links to new members open, removed members are cut off. */
   setMembers(members: NodeId[]): void {
     const removed = this.#gate.setMembers(members);
-    for (const peer of removed) {
+    if (!this.#gate.isMember(this.peerId)) removed.push(...this.#links.keys());
+    for (const peer of new Set(removed)) {
       this.#links.get(peer)?.stop();
       this.#links.delete(peer);
       this.#inbound?.closePeer(peer, "no longer a cluster member");
@@ -212,6 +216,8 @@ export class PaxosTransport {
   }
 
   #addLink(peer: string): void {
+    // A node outside the member set (a dedicated relay, a node waiting to be added) opens no sessions.
+    if (!this.#gate.isMember(this.peerId)) return;
     if (peer === this.peerId || this.#links.has(peer) || !this.#node) return;
     const link = new PeerLink({
       node: this.#node,

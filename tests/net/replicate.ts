@@ -4,6 +4,8 @@ import { setImmediate as yieldToLoop } from "node:timers/promises";
 import { agreedLeader, entry, type PaxosHost } from "./cluster.ts";
 import { waitFor } from "./wait.ts";
 
+const STALL_MS = 1500;
+
 function entryValue(e: Uint8Array): number {
   return new DataView(e.buffer, e.byteOffset, e.byteLength).getUint32(0);
 }
@@ -36,15 +38,7 @@ export async function replicate(
       leader.flush();
       await yieldToLoop();
     }
-    try {
-      await waitFor(
-        () => running().every((h) => h.core.getDecidedIdx() >= target),
-        Math.min(10_000, Math.max(0, deadline - Date.now())),
-        `decided index ${target} on every host`,
-      );
-    } catch (err) {
-      if (Date.now() >= deadline) throw err;
-    }
+    await progressOrStall(() => Math.min(...running().map((h) => h.core.getDecidedIdx())), target, deadline);
     const decided = new Set(decidedValues(running()[0]));
     pending = pending.filter((v) => !decided.has(v));
   }
@@ -52,6 +46,24 @@ export async function replicate(
     () => running().every((h) => h.core.getDecidedIdx() === running()[0].core.getDecidedIdx()),
     Math.max(1000, deadline - Date.now()),
     "equal decided indexes",
+  );
+}
+
+/**
+ * Waits until `level()` reaches `target`, or stops moving for STALL_MS (proposals were lost in a leader
+ * change: the caller proposes the missing values again). Throws only at the deadline.
+ */
+async function progressOrStall(level: () => number, target: number, deadline: number): Promise<void> {
+  let last = level();
+  let lastMove = Date.now();
+  await waitFor(
+    () => {
+      const now = level();
+      if (now !== last) [last, lastMove] = [now, Date.now()];
+      return now >= target || Date.now() - lastMove > STALL_MS;
+    },
+    Math.max(0, deadline - Date.now()),
+    `decided index ${target} on every host`,
   );
 }
 
