@@ -1,0 +1,41 @@
+/**
+ * Log segments: <dataDir>/log/<n>.wal, n increasing. A segment is the magic, one checkpoint record (the
+ * whole state when it was created) and then batch records. Only the newest segment is ever read: a new
+ * one is created atomically (temp, fsync, rename, directory fsync) before older ones are deleted.
+ */
+import fs from "node:fs";
+import { writeFileAtomic } from "./fsio.ts";
+import { frameRecords, RECORD_CHECKPOINT, SEGMENT_MAGIC } from "./record.ts";
+
+export function segmentName(n: number): string {
+  return `${String(n).padStart(8, "0")}.wal`;
+}
+
+export interface SegmentListing {
+  /** Segment numbers, ascending. */
+  segments: number[];
+  /** Leftover temp files (an interrupted segment creation). */
+  temps: string[];
+}
+
+export function listSegments(dir: string): SegmentListing {
+  const segments: number[] = [];
+  const temps: string[] = [];
+  for (const name of fs.readdirSync(dir)) {
+    if (name.endsWith(".tmp")) temps.push(name);
+    else if (/^\d{8,}\.wal$/.test(name)) segments.push(Number.parseInt(name, 10));
+  }
+  return { segments: segments.sort((a, b) => a - b), temps };
+}
+
+/** Creates segment `n` holding `checkpoint`; returns its size in bytes. */
+export async function createSegment(
+  dir: string,
+  n: number,
+  checkpoint: Uint8Array,
+  durable: boolean,
+): Promise<number> {
+  const record = frameRecords([{ type: RECORD_CHECKPOINT, payload: checkpoint }], 0);
+  await writeFileAtomic(dir, segmentName(n), [SEGMENT_MAGIC, record], durable);
+  return SEGMENT_MAGIC.length + record.length;
+}
