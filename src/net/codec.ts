@@ -4,11 +4,14 @@
  * `from` and `to` are not encoded: the receiver supplies them from the authenticated session, so a peer
  * cannot speak for another. Decoding validates everything the protobuf layer cannot (required fields,
  * safe integers, the one-of body) and throws only `CodecError`; it never yields an invalid message.
+ *
+ * Each message is described once in MESSAGES (its wire field and the kind of each of its fields); the
+ * generic encoder and decoder walk that table, and the compiler checks the table against the core's types.
  */
 import type { Uint8ArrayList } from "uint8arraylist";
 import type { Ballot } from "../omnipaxos/ballot.ts";
-import type { Message } from "../omnipaxos/messages.ts";
-import type { LogSync, NodeId, SequenceNumber, SnapshotData, StopSign } from "../omnipaxos/types.ts";
+import type { Message, MessageType } from "../omnipaxos/messages.ts";
+import type { LogSync, NodeId, SequenceNumber, StopSign } from "../omnipaxos/types.ts";
 import * as pb from "./wire.ts";
 
 /** The only error encodeMessage/decodeMessage throw. */
@@ -21,8 +24,6 @@ export class CodecError extends Error {
 
 /** Peer IDs are about 52 characters; anything far longer is garbage, not an identity. */
 const MAX_ID_LENGTH = 256;
-
-const COMPACTION_OPS = { trim: 1, snapshot: 2 } as const;
 
 function uint(v: number, what: string): number {
   if (!Number.isSafeInteger(v) || v < 0) throw new CodecError(`${what}: ${v} is not a safe unsigned integer`);
@@ -39,296 +40,177 @@ function nodeId(s: string, what: string): NodeId {
   return s;
 }
 
-// ---- core -> wire (validates numbers so a core bug cannot put an unreadable frame on the wire) ----
+/** protons types bytes as Uint8Array<ArrayBuffer>; the core's are plain Uint8Array. Same bytes. */
+const wireBytes = <V>(v: V) => v as never;
 
-function ballotOut(b: Ballot): pb.Ballot {
-  return { n: uint(b.n, "ballot.n"), priority: uint(b.priority, "ballot.priority"), pid: b.pid };
-}
+/** Copies, so a stored entry never pins the (much larger) receive buffer it was decoded from. */
+const copyBytes = (list: Uint8Array[]) => list.map((e) => e.slice());
 
-function seqOut(s: SequenceNumber): pb.SequenceNumber {
-  return { session: uint(s.session, "seq.session"), counter: uint(s.counter, "seq.counter") };
-}
+// ---- the parts messages are made of: out = core -> wire, in = wire -> core (validating) ----
 
-function stopSignOut(ss: StopSign): pb.StopSign {
-  return {
-    configId: uint(ss.configId, "stopSign.configId"),
+const ballot = {
+  out: (b: Ballot, what: string): pb.Ballot => ({
+    n: uint(b.n, `${what}.n`),
+    priority: uint(b.priority, `${what}.priority`),
+    pid: b.pid,
+  }),
+  in: (b: pb.Ballot, what: string): Ballot => {
+    const n = uint(b.n, `${what}.n`);
+    const priority = uint(b.priority, `${what}.priority`);
+    // The only ballot without an owner is NO_BALLOT (all zero).
+    if (b.pid === "" && (n !== 0 || priority !== 0)) throw new CodecError(`${what}: ballot has no owner`);
+    if (b.pid !== "") nodeId(b.pid, `${what}.pid`);
+    return { n, priority, pid: b.pid };
+  },
+};
+
+const seq = {
+  out: (s: SequenceNumber, what: string): pb.SequenceNumber => seq.in(s, what),
+  in: (s: pb.SequenceNumber, what: string): SequenceNumber => ({
+    session: uint(s.session, `${what}.session`),
+    counter: uint(s.counter, `${what}.counter`),
+  }),
+};
+
+const stopSign = {
+  out: (ss: StopSign, what: string): pb.StopSign => ({
+    configId: uint(ss.configId, `${what}.configId`),
     nodes: ss.nodes,
-    ...(ss.metadata ? { metadata: ss.metadata as Uint8Array<ArrayBuffer> } : {}),
-  };
-}
+    ...(ss.metadata ? { metadata: wireBytes(ss.metadata) } : {}),
+  }),
+  in: (ss: pb.StopSign, what: string): StopSign => {
+    const configId = uint(ss.configId, `${what}.configId`);
+    if (configId < 1) throw new CodecError(`${what}.configId must be >= 1`);
+    if (ss.nodes.length === 0) throw new CodecError(`${what}.nodes is empty`);
+    const nodes = ss.nodes.map((n) => nodeId(n, `${what}.nodes`));
+    if (new Set(nodes).size !== nodes.length) throw new CodecError(`${what}.nodes has duplicates`);
+    return { configId, nodes, ...(ss.metadata ? { metadata: ss.metadata.slice() } : {}) };
+  },
+};
 
-function snapshotOut(s: SnapshotData): pb.SnapshotData {
-  return { idx: uint(s.idx, "snapshot.idx"), data: s.data as Uint8Array<ArrayBuffer> };
-}
+const logSync = {
+  out: (l: LogSync<Uint8Array>, what: string): pb.LogSync => ({
+    syncIdx: uint(l.syncIdx, `${what}.syncIdx`),
+    suffix: wireBytes(l.suffix),
+    ...(l.snapshot
+      ? { snapshot: { idx: uint(l.snapshot.idx, `${what}.snapshot.idx`), data: wireBytes(l.snapshot.data) } }
+      : {}),
+    ...(l.stopSign ? { stopSign: stopSign.out(l.stopSign, `${what}.stopSign`) } : {}),
+  }),
+  in: (l: pb.LogSync, what: string): LogSync<Uint8Array> => {
+    const out: LogSync<Uint8Array> = {
+      syncIdx: uint(l.syncIdx, `${what}.syncIdx`),
+      suffix: copyBytes(l.suffix),
+    };
+    if (l.snapshot) {
+      out.snapshot = { idx: uint(l.snapshot.idx, `${what}.snapshot.idx`), data: l.snapshot.data.slice() };
+    }
+    if (l.stopSign) out.stopSign = stopSign.in(l.stopSign, `${what}.stopSign`);
+    return out;
+  },
+};
 
-function logSyncOut(l: LogSync<Uint8Array>): pb.LogSync {
-  return {
-    syncIdx: uint(l.syncIdx, "logSync.syncIdx"),
-    suffix: l.suffix as Uint8Array<ArrayBuffer>[],
-    ...(l.snapshot ? { snapshot: snapshotOut(l.snapshot) } : {}),
-    ...(l.stopSign ? { stopSign: stopSignOut(l.stopSign) } : {}),
-  };
-}
+const COMPACTION_OPS = { trim: 1, snapshot: 2 } as const;
 
-function bodyOut(m: Message<Uint8Array>): Omit<pb.Frame, "configId"> {
-  const entries = (e: Uint8Array[]) => e as Uint8Array<ArrayBuffer>[];
-  switch (m.type) {
-    case "Prepare":
-      return {
-        prepare: {
-          n: ballotOut(m.n),
-          decidedIdx: uint(m.decidedIdx, "decidedIdx"),
-          nAccepted: ballotOut(m.nAccepted),
-          acceptedIdx: uint(m.acceptedIdx, "acceptedIdx"),
-        },
-      };
-    case "Promise":
-      return {
-        promise: {
-          n: ballotOut(m.n),
-          nAccepted: ballotOut(m.nAccepted),
-          decidedIdx: uint(m.decidedIdx, "decidedIdx"),
-          acceptedIdx: uint(m.acceptedIdx, "acceptedIdx"),
-          ...(m.logSync ? { logSync: logSyncOut(m.logSync) } : {}),
-        },
-      };
-    case "AcceptSync":
-      return {
-        acceptSync: {
-          n: ballotOut(m.n),
-          seq: seqOut(m.seq),
-          decidedIdx: uint(m.decidedIdx, "decidedIdx"),
-          logSync: logSyncOut(m.logSync),
-        },
-      };
-    case "AcceptDecide":
-      return {
-        acceptDecide: {
-          n: ballotOut(m.n),
-          seq: seqOut(m.seq),
-          decidedIdx: uint(m.decidedIdx, "decidedIdx"),
-          entries: entries(m.entries),
-        },
-      };
-    case "Accepted":
-      return { accepted: { n: ballotOut(m.n), acceptedIdx: uint(m.acceptedIdx, "acceptedIdx") } };
-    case "NotAccepted":
-      return { notAccepted: { n: ballotOut(m.n) } };
-    case "Decide":
-      return {
-        decide: { n: ballotOut(m.n), seq: seqOut(m.seq), decidedIdx: uint(m.decidedIdx, "decidedIdx") },
-      };
-    case "PrepareReq":
-      return { prepareReq: { n: ballotOut(m.n) } };
-    case "ProposalForward":
-      return { proposalForward: { entries: entries(m.entries) } };
-    case "AcceptStopSign":
-      return { acceptStopSign: { n: ballotOut(m.n), seq: seqOut(m.seq), ss: stopSignOut(m.ss) } };
-    case "ForwardStopSign":
-      return { forwardStopSign: { ss: stopSignOut(m.ss) } };
-    case "Compaction":
-      return { compaction: { op: COMPACTION_OPS[m.op], idx: uint(m.idx, "idx") } };
-    case "ReadConfirm":
-      return { readConfirm: { n: ballotOut(m.n), round: uint(m.round, "round") } };
-    case "ReadConfirmAck":
-      return { readConfirmAck: { n: ballotOut(m.n), round: uint(m.round, "round") } };
-    case "HeartbeatRequest":
-      return { heartbeatRequest: { round: uint(m.round, "round") } };
-    case "HeartbeatReply":
-      return {
-        heartbeatReply: {
-          round: uint(m.round, "round"),
-          ballot: ballotOut(m.ballot),
-          quorumConnected: m.quorumConnected,
-        },
-      };
+// deno-lint-ignore no-explicit-any -- each kind checks its own values; the table below ties kinds to fields
+type FieldKind = { out(v: any, what: string): unknown; in(v: any, what: string): unknown };
+
+const KINDS = {
+  uint: { out: uint, in: uint },
+  bool: { out: (v: boolean) => v, in: (v: boolean) => v },
+  entries: { out: wireBytes, in: copyBytes },
+  ballot,
+  seq,
+  stopSign,
+  logSync,
+  compactionOp: {
+    out: (op: keyof typeof COMPACTION_OPS) => COMPACTION_OPS[op],
+    in: (op: number, what: string) => {
+      if (op === COMPACTION_OPS.trim) return "trim";
+      if (op === COMPACTION_OPS.snapshot) return "snapshot";
+      throw new CodecError(`${what}: unknown operation ${op}`);
+    },
+  },
+} satisfies Record<string, FieldKind>;
+
+type Kind = keyof typeof KINDS;
+type WireBody = Exclude<keyof pb.Frame, "configId">;
+type Fields<T extends MessageType> = Exclude<
+  keyof Extract<Message<Uint8Array>, { type: T }>,
+  "type" | "from" | "to" | "configId"
+>;
+
+/** Every message type: its one-of field in Frame, and the kind of each field ("?" = optional). */
+const MESSAGES: {
+  [T in MessageType]: { wire: WireBody; fields: { [F in Fields<T>]-?: Kind | `${Kind}?` } };
+} = {
+  Prepare: {
+    wire: "prepare",
+    fields: { n: "ballot", decidedIdx: "uint", nAccepted: "ballot", acceptedIdx: "uint" },
+  },
+  Promise: {
+    wire: "promise",
+    fields: {
+      n: "ballot",
+      nAccepted: "ballot",
+      decidedIdx: "uint",
+      acceptedIdx: "uint",
+      logSync: "logSync?",
+    },
+  },
+  AcceptSync: {
+    wire: "acceptSync",
+    fields: { n: "ballot", seq: "seq", decidedIdx: "uint", logSync: "logSync" },
+  },
+  AcceptDecide: {
+    wire: "acceptDecide",
+    fields: { n: "ballot", seq: "seq", decidedIdx: "uint", entries: "entries" },
+  },
+  Accepted: { wire: "accepted", fields: { n: "ballot", acceptedIdx: "uint" } },
+  NotAccepted: { wire: "notAccepted", fields: { n: "ballot" } },
+  Decide: { wire: "decide", fields: { n: "ballot", seq: "seq", decidedIdx: "uint" } },
+  PrepareReq: { wire: "prepareReq", fields: { n: "ballot" } },
+  ProposalForward: { wire: "proposalForward", fields: { entries: "entries" } },
+  AcceptStopSign: { wire: "acceptStopSign", fields: { n: "ballot", seq: "seq", ss: "stopSign" } },
+  ForwardStopSign: { wire: "forwardStopSign", fields: { ss: "stopSign" } },
+  Compaction: { wire: "compaction", fields: { op: "compactionOp", idx: "uint" } },
+  ReadConfirm: { wire: "readConfirm", fields: { n: "ballot", round: "uint" } },
+  ReadConfirmAck: { wire: "readConfirmAck", fields: { n: "ballot", round: "uint" } },
+  HeartbeatRequest: { wire: "heartbeatRequest", fields: { round: "uint" } },
+  HeartbeatReply: {
+    wire: "heartbeatReply",
+    fields: { round: "uint", ballot: "ballot", quorumConnected: "bool" },
+  },
+};
+
+const TYPE_OF_WIRE = new Map<string, MessageType>(
+  Object.entries(MESSAGES).map(([type, spec]) => [spec.wire, type as MessageType]),
+);
+
+/** Converts each listed field of `src` with its kind's `out` or `in`; optional fields may be absent. */
+function convert(
+  type: string,
+  fields: Record<string, string>,
+  src: Record<string, unknown>,
+  dir: "out" | "in",
+): Record<string, unknown> {
+  const dst: Record<string, unknown> = {};
+  for (const [field, spec] of Object.entries(fields)) {
+    const optional = spec.endsWith("?");
+    const kind: FieldKind = KINDS[(optional ? spec.slice(0, -1) : spec) as Kind];
+    const v = src[field];
+    if (v === undefined && optional) continue;
+    dst[field] = kind[dir](need(v, `${type}.${field}`), `${type}.${field}`);
   }
+  return dst;
 }
 
 /** Encodes one message as a frame (without length prefix). @throws CodecError for unencodable values. */
 export function encodeMessage(m: Message<Uint8Array>): Uint8Array {
-  const frame: pb.Frame = { configId: uint(m.configId, "configId"), ...bodyOut(m) };
-  if (Object.keys(frame).length !== 2) throw new CodecError(`unknown message type ${String(m.type)}`);
-  return pb.Frame.encode(frame);
-}
-
-// ---- wire -> core (everything here comes from the network) ----
-
-function ballotIn(w: pb.Ballot | undefined, what: string): Ballot {
-  const b = need(w, what);
-  const n = uint(b.n, `${what}.n`);
-  const priority = uint(b.priority, `${what}.priority`);
-  // The only ballot without an owner is NO_BALLOT (all zero).
-  if (b.pid === "" && (n !== 0 || priority !== 0)) throw new CodecError(`${what}: ballot has no owner`);
-  if (b.pid !== "") nodeId(b.pid, `${what}.pid`);
-  return { n, priority, pid: b.pid };
-}
-
-function seqIn(w: pb.SequenceNumber | undefined, what: string): SequenceNumber {
-  const s = need(w, what);
-  return { session: uint(s.session, `${what}.session`), counter: uint(s.counter, `${what}.counter`) };
-}
-
-/** Copies, so a stored entry never pins the (much larger) receive buffer it was decoded from. */
-function bytesIn(list: Uint8Array[]): Uint8Array[] {
-  return list.map((e) => e.slice());
-}
-
-function stopSignIn(w: pb.StopSign | undefined, what: string): StopSign {
-  const ss = need(w, what);
-  const configId = uint(ss.configId, `${what}.configId`);
-  if (configId < 1) throw new CodecError(`${what}.configId must be >= 1`);
-  if (ss.nodes.length === 0) throw new CodecError(`${what}.nodes is empty`);
-  const nodes = ss.nodes.map((n) => nodeId(n, `${what}.nodes`));
-  if (new Set(nodes).size !== nodes.length) throw new CodecError(`${what}.nodes has duplicates`);
-  return { configId, nodes, ...(ss.metadata ? { metadata: ss.metadata.slice() } : {}) };
-}
-
-function logSyncIn(w: pb.LogSync | undefined, what: string): LogSync<Uint8Array> {
-  const l = need(w, what);
-  const out: LogSync<Uint8Array> = { syncIdx: uint(l.syncIdx, `${what}.syncIdx`), suffix: bytesIn(l.suffix) };
-  if (l.snapshot) {
-    out.snapshot = { idx: uint(l.snapshot.idx, `${what}.snapshot.idx`), data: l.snapshot.data.slice() };
-  }
-  if (l.stopSign) out.stopSign = stopSignIn(l.stopSign, `${what}.stopSign`);
-  return out;
-}
-
-interface Envelope {
-  from: NodeId;
-  to: NodeId;
-  configId: number;
-}
-
-function bodyIn(f: pb.Frame, env: Envelope): Message<Uint8Array> {
-  if (f.prepare) {
-    const w = f.prepare;
-    return {
-      type: "Prepare",
-      ...env,
-      n: ballotIn(w.n, "Prepare.n"),
-      decidedIdx: uint(w.decidedIdx, "Prepare.decidedIdx"),
-      nAccepted: ballotIn(w.nAccepted, "Prepare.nAccepted"),
-      acceptedIdx: uint(w.acceptedIdx, "Prepare.acceptedIdx"),
-    };
-  }
-  if (f.promise) {
-    const w = f.promise;
-    return {
-      type: "Promise",
-      ...env,
-      n: ballotIn(w.n, "Promise.n"),
-      nAccepted: ballotIn(w.nAccepted, "Promise.nAccepted"),
-      decidedIdx: uint(w.decidedIdx, "Promise.decidedIdx"),
-      acceptedIdx: uint(w.acceptedIdx, "Promise.acceptedIdx"),
-      ...(w.logSync ? { logSync: logSyncIn(w.logSync, "Promise.logSync") } : {}),
-    };
-  }
-  if (f.acceptSync) {
-    const w = f.acceptSync;
-    return {
-      type: "AcceptSync",
-      ...env,
-      n: ballotIn(w.n, "AcceptSync.n"),
-      seq: seqIn(w.seq, "AcceptSync.seq"),
-      decidedIdx: uint(w.decidedIdx, "AcceptSync.decidedIdx"),
-      logSync: logSyncIn(w.logSync, "AcceptSync.logSync"),
-    };
-  }
-  if (f.acceptDecide) {
-    const w = f.acceptDecide;
-    return {
-      type: "AcceptDecide",
-      ...env,
-      n: ballotIn(w.n, "AcceptDecide.n"),
-      seq: seqIn(w.seq, "AcceptDecide.seq"),
-      decidedIdx: uint(w.decidedIdx, "AcceptDecide.decidedIdx"),
-      entries: bytesIn(w.entries),
-    };
-  }
-  if (f.accepted) {
-    const w = f.accepted;
-    return {
-      type: "Accepted",
-      ...env,
-      n: ballotIn(w.n, "Accepted.n"),
-      acceptedIdx: uint(w.acceptedIdx, "Accepted.acceptedIdx"),
-    };
-  }
-  if (f.notAccepted) return { type: "NotAccepted", ...env, n: ballotIn(f.notAccepted.n, "NotAccepted.n") };
-  if (f.decide) {
-    const w = f.decide;
-    return {
-      type: "Decide",
-      ...env,
-      n: ballotIn(w.n, "Decide.n"),
-      seq: seqIn(w.seq, "Decide.seq"),
-      decidedIdx: uint(w.decidedIdx, "Decide.decidedIdx"),
-    };
-  }
-  if (f.prepareReq) return { type: "PrepareReq", ...env, n: ballotIn(f.prepareReq.n, "PrepareReq.n") };
-  if (f.proposalForward) {
-    return { type: "ProposalForward", ...env, entries: bytesIn(f.proposalForward.entries) };
-  }
-  if (f.acceptStopSign) {
-    const w = f.acceptStopSign;
-    return {
-      type: "AcceptStopSign",
-      ...env,
-      n: ballotIn(w.n, "AcceptStopSign.n"),
-      seq: seqIn(w.seq, "AcceptStopSign.seq"),
-      ss: stopSignIn(w.ss, "AcceptStopSign.ss"),
-    };
-  }
-  if (f.forwardStopSign) {
-    return { type: "ForwardStopSign", ...env, ss: stopSignIn(f.forwardStopSign.ss, "ForwardStopSign.ss") };
-  }
-  if (f.compaction) {
-    const w = f.compaction;
-    const op = w.op === COMPACTION_OPS.trim
-      ? "trim"
-      : w.op === COMPACTION_OPS.snapshot
-      ? "snapshot"
-      : undefined;
-    if (op === undefined) throw new CodecError(`Compaction.op: unknown operation ${w.op}`);
-    return { type: "Compaction", ...env, op, idx: uint(w.idx, "Compaction.idx") };
-  }
-  if (f.readConfirm) {
-    const w = f.readConfirm;
-    return {
-      type: "ReadConfirm",
-      ...env,
-      n: ballotIn(w.n, "ReadConfirm.n"),
-      round: uint(w.round, "ReadConfirm.round"),
-    };
-  }
-  if (f.readConfirmAck) {
-    const w = f.readConfirmAck;
-    return {
-      type: "ReadConfirmAck",
-      ...env,
-      n: ballotIn(w.n, "ReadConfirmAck.n"),
-      round: uint(w.round, "ReadConfirmAck.round"),
-    };
-  }
-  if (f.heartbeatRequest) {
-    return {
-      type: "HeartbeatRequest",
-      ...env,
-      round: uint(f.heartbeatRequest.round, "HeartbeatRequest.round"),
-    };
-  }
-  if (f.heartbeatReply) {
-    const w = f.heartbeatReply;
-    return {
-      type: "HeartbeatReply",
-      ...env,
-      round: uint(w.round, "HeartbeatReply.round"),
-      ballot: ballotIn(w.ballot, "HeartbeatReply.ballot"),
-      quorumConnected: w.quorumConnected,
-    };
-  }
-  throw new CodecError("frame carries no known message type");
+  const spec = Object.hasOwn(MESSAGES, m.type) ? MESSAGES[m.type] : undefined;
+  if (!spec) throw new CodecError(`unknown message type ${String(m.type)}`);
+  const body = convert(m.type, spec.fields, m as unknown as Record<string, unknown>, "out");
+  return pb.Frame.encode({ configId: uint(m.configId, "configId"), [spec.wire]: body });
 }
 
 /**
@@ -349,5 +231,12 @@ export function decodeMessage(
   }
   const configId = uint(frame.configId, "configId");
   if (configId < 1) throw new CodecError("configId must be >= 1");
-  return bodyIn(frame, { from, to, configId });
+  // protons keeps only the last one-of field it saw, so at most one body is present.
+  for (const [wire, body] of Object.entries(frame)) {
+    const type = TYPE_OF_WIRE.get(wire);
+    if (type === undefined || body == null) continue;
+    const fields = convert(type, MESSAGES[type].fields, body, "in");
+    return { type, from, to, configId, ...fields } as Message<Uint8Array>;
+  }
+  throw new CodecError("frame carries no known message type");
 }
