@@ -33,7 +33,7 @@ export class BufferFullError extends OmniPaxosError {
 /** trim/snapshot refused; `reason` says why and `bound` gives the limit where one applies. */
 export class CompactionError extends OmniPaxosError {
   override name = "CompactionError";
-  readonly reason: "undecided" | "trimmed" | "not-accepted-by-all" | "no-snapshotter";
+  readonly reason: "undecided" | "trimmed" | "not-accepted-by-all" | "no-snapshotter" | "refused";
   readonly bound: number;
   constructor(reason: CompactionError["reason"], bound: number, message: string) {
     super(message);

@@ -286,8 +286,10 @@ export class SequencePaxos<T> {
     } else {
       try {
         this.snapshotLocal(idx);
-      } catch {
-        // A remote snapshot request is advisory: keep the log if we cannot snapshot at idx.
+      } catch (e) {
+        // A remote snapshot request is advisory: keep the log if we cannot snapshot at idx. A failing
+        // disk is not advisory, though: the host must hear about it.
+        if (!(e instanceof CompactionError)) throw e;
       }
     }
   }
@@ -348,7 +350,16 @@ export class SequencePaxos<T> {
     if (base === undefined && this.log.compactedIdx > 0) {
       throw new CompactionError("trimmed", this.log.compactedIdx, "the log was trimmed without a snapshot");
     }
-    const data = s.create(target, this.log.entries(this.log.compactedIdx, target), base?.data);
+    let data: Uint8Array;
+    try {
+      data = s.create(target, this.log.entries(this.log.compactedIdx, target), base?.data);
+    } catch (e) {
+      throw new CompactionError(
+        "refused",
+        target,
+        `the snapshotter refused index ${target}: ${(e as Error).message}`,
+      );
+    }
     this.log.write([{ op: "trim", idx: target }, { op: "setSnapshot", snapshot: { idx: target, data } }]);
   }
 

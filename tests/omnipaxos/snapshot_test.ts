@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { CompactionError } from "../../mod.ts";
-import type { SimCluster } from "../sim/cluster.ts";
+import { SimCluster } from "../sim/cluster.ts";
 import {
   cluster,
   decodeSum,
@@ -69,4 +69,41 @@ test("snapshot errors: undecided index, already compacted index, no snapshotter"
   proposeRange(plain, l, 0, 5);
   waitDecided(plain, 5);
   assert.equal(thrown(() => plain.node(l).snapshot(3), CompactionError).reason, "no-snapshotter");
+});
+
+test("a remote snapshot request the snapshotter refuses is ignored; a local one reports CompactionError", () => {
+  const ids = ["a", "b", "c"];
+  const refusing = new Set<string>();
+  const c = new SimCluster<number>({
+    ids,
+    seed: 5,
+    config: { electionTicks: 5 },
+    configFor: (id) => ({
+      snapshotter: {
+        create: (idx: number) => {
+          if (refusing.has(id)) throw new Error("state machine is not at this index");
+          return new Uint8Array([idx]);
+        },
+      },
+    }),
+  });
+  c.until(() => c.stableLeader() !== undefined, 200, "a leader");
+  const leader = c.stableLeader()!;
+  for (let i = 0; i < 5; i++) {
+    c.checker.propose(i);
+    c.node(leader).append(i);
+  }
+  c.until(() => ids.every((id) => c.node(id).getDecidedIdx() === 5), 100, "decided");
+  refusing.add(leader);
+  assert.throws(
+    () => c.node(leader).snapshot(3),
+    (e) => e instanceof CompactionError && e.reason === "refused",
+  );
+  assert.equal(c.node(leader).getCompactedIdx(), 0, "a refused snapshot changes nothing");
+  refusing.clear();
+  for (const id of ids) if (id !== leader) refusing.add(id);
+  c.node(leader).snapshot(4); // the peers are asked too, and refuse: they keep their logs and keep running
+  c.ticks(5);
+  assert.equal(c.node(leader).getCompactedIdx(), 4);
+  for (const id of ids) if (id !== leader) assert.equal(c.node(id).getCompactedIdx(), 0);
 });
