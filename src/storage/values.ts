@@ -125,47 +125,39 @@ export function encodeBatch(ops: readonly Op[]): EncodedBatch {
   for (const op of ops) if (op.op !== "setSnapshot") count++;
   w.u32(count);
   for (const op of ops) {
+    if (op.op === "setSnapshot") {
+      const s = op.snapshot;
+      if (s && (!Number.isSafeInteger(s.idx) || s.idx < 0 || !(s.data instanceof Uint8Array))) {
+        bad(`snapshot at ${s.idx}`);
+      }
+      compaction = true;
+      continue;
+    }
+    const tag = TAG[op.op];
+    if (tag === undefined) bad(`unknown operation ${JSON.stringify(op)}`);
+    w.u8(tag);
     switch (op.op) {
-      case "append":
-        w.u8(TAG.append);
-        writeEntries(w, op.entries);
-        break;
       case "appendOnPrefix":
-        w.u8(TAG.appendOnPrefix);
         w.f64(op.from);
         writeEntries(w, op.entries);
         break;
+      case "append":
+        writeEntries(w, op.entries);
+        break;
       case "setPromise":
-        w.u8(TAG.setPromise);
+      case "setAcceptedRound":
         writeBallot(w, op.ballot);
         break;
-      case "setAcceptedRound":
-        w.u8(TAG.setAcceptedRound);
-        writeBallot(w, op.ballot);
+      case "trim":
+        compaction = true;
+        w.f64(op.idx);
         break;
       case "setDecidedIdx":
-        w.u8(TAG.setDecidedIdx);
         w.f64(op.idx);
         break;
       case "setStopSign":
-        w.u8(TAG.setStopSign);
         writeOptional(w, op.ss, writeStopSign);
         break;
-      case "trim":
-        w.u8(TAG.trim);
-        w.f64(op.idx);
-        compaction = true;
-        break;
-      case "setSnapshot": {
-        const s = op.snapshot;
-        if (s && (!Number.isSafeInteger(s.idx) || s.idx < 0 || !(s.data instanceof Uint8Array))) {
-          bad(`snapshot at ${s.idx}`);
-        }
-        compaction = true;
-        break;
-      }
-      default:
-        bad(`unknown operation ${JSON.stringify(op)}`);
     }
   }
   return { payload: w.finish(), compaction };

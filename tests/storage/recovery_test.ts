@@ -55,6 +55,13 @@ function wholeWrites(h: History, len: number): number {
   return h.ends.filter((e) => e <= len).length - 1;
 }
 
+/** A history of `commits` commits in `dir`, its segment file and that file's undamaged bytes. */
+async function damageable(dir: string, seed: number, commits: number) {
+  const h = await history(dir, seed, commits);
+  const file = segmentFile(dir);
+  return { h, file, full: fs.readFileSync(file) };
+}
+
 async function reopenState(dir: string) {
   const s = await FileStorage.open(dir);
   const out = { state: dump(s), report: s.recoveryReport };
@@ -64,9 +71,7 @@ async function reopenState(dir: string) {
 
 test("a log cut at any byte recovers exactly the writes wholly before the cut", async () => {
   await withDir(async (dir) => {
-    const h = await history(dir, 7, 25);
-    const file = segmentFile(dir);
-    const full = fs.readFileSync(file);
+    const { h, file, full } = await damageable(dir, 7, 25);
     const rng = new Prng(99);
     for (let i = 0; i < 60; i++) {
       const cut = h.ends[0] + rng.int(full.length - h.ends[0]);
@@ -82,9 +87,7 @@ test("a log cut at any byte recovers exactly the writes wholly before the cut", 
 
 test("random bytes flipped in the last commit cut it from the first damaged record on", async () => {
   await withDir(async (dir) => {
-    const h = await history(dir, 11, 12);
-    const file = segmentFile(dir);
-    const full = fs.readFileSync(file);
+    const { h, file, full } = await damageable(dir, 11, 12);
     const rng = new Prng(5);
     const last = h.commits.at(-2)!;
     for (let i = 0; i < 40; i++) {
@@ -149,9 +152,7 @@ test("zeros or garbage after the last record are cut, and later writes land afte
 
 test("a damaged record followed by later commits is corruption, reported with file and offset", async () => {
   await withDir(async (dir) => {
-    const h = await history(dir, 13, 10);
-    const file = segmentFile(dir);
-    const full = fs.readFileSync(file);
+    const { h, file, full } = await damageable(dir, 13, 10);
     const rng = new Prng(8);
     for (let i = 0; i < 20; i++) {
       // Any commit but the last one: a later commit's records were written after it was fsynced.
