@@ -54,3 +54,18 @@ for (const n of [3, 5]) {
     },
   );
 }
+
+test("tiny outbound queues drop frames under load, counted, and Paxos still decides everything", {
+  timeout: 60_000,
+}, async () => {
+  const hosts = await startCluster(3, { transport: { queue: { maxFrames: 8 } } });
+  try {
+    // One AcceptDecide per entry, 500 per event-loop turn: far more than 8 frames queued per peer.
+    await replicate(hosts, 0, 3000, 40_000, 1);
+    assertSameDecidedLog(hosts, 3000);
+    const dropped = hosts.reduce((n, h) => n + h.transport.metrics().droppedQueueFull, 0);
+    assert.ok(dropped > 0, "the queues overflowed");
+  } finally {
+    await stopAll(hosts);
+  }
+});

@@ -25,6 +25,8 @@ export async function replicate(
   from: number,
   to: number,
   timeoutMs: number,
+  /** Entries appended between two sends of the leader's outbox (1: one AcceptDecide per entry). */
+  flushEvery = 500,
 ): Promise<void> {
   const running = () => hosts.filter((h) => h.running);
   const deadline = Date.now() + timeoutMs;
@@ -33,10 +35,10 @@ export async function replicate(
     await waitFor(() => agreedLeader(hosts) !== undefined, Math.max(0, deadline - Date.now()), "a leader");
     const leader = agreedLeader(hosts)!;
     const target = leader.core.getDecidedIdx() + pending.length;
-    for (let i = 0; i < pending.length; i += 500) {
-      for (const v of pending.slice(i, i + 500)) leader.core.append(entry(v));
+    for (let i = 0; i < pending.length; i += flushEvery) {
+      for (const v of pending.slice(i, i + flushEvery)) leader.core.append(entry(v));
       leader.flush();
-      await yieldToLoop();
+      if (i % 500 === 0) await yieldToLoop();
     }
     await progressOrStall(() => Math.min(...running().map((h) => h.core.getDecidedIdx())), target, deadline);
     const decided = new Set(decidedValues(running()[0]));
