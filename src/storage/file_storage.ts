@@ -225,8 +225,10 @@ export class FileStorage implements Storage<Uint8Array> {
   }
 
   /**
-   * What a crash does, for tests and simulations: drops every write not yet committed, closes the file
-   * without fsync and releases the lock. The object is unusable afterwards.
+   * What a crash does, for tests and simulations: drops every write not yet committed, never fsyncs and
+   * releases the lock. A commit already in flight may still land, as it could in a real crash; the file
+   * is closed once it has (closing earlier would let a reopen reuse the descriptor under that write).
+   * The object is unusable afterwards.
    */
   abandon(): void {
     if (this.#closed) return;
@@ -234,7 +236,8 @@ export class FileStorage implements Storage<Uint8Array> {
     this.#clearTimer();
     this.#pending = [];
     this.#failed = new StorageError(`${this.dir}: storage was abandoned`);
-    fs.closeSync(this.#fd);
+    const fd = this.#fd;
+    void this.#io.then(() => fs.closeSync(fd));
     releaseLock(`${this.dir}/LOCK`);
   }
 
