@@ -188,6 +188,14 @@ export class PaxosTransport {
     this.#links.get(peer)?.poke();
   }
 
+  /**
+   * Lets a non-member connect (a relay, or a client of another protocol on this node). It still cannot
+   * speak paxos: the protocol handler checks membership on every stream and frame.
+   */
+  allowPeer(peer: NodeId): void {
+    this.#gate.allowInfrastructure(peer);
+  }
+
   /** Replaces the member set (reconfiguration): links to new members open, removed members are cut off. */
   setMembers(members: NodeId[]): void {
     const removed = this.#gate.setMembers(members);

@@ -70,29 +70,35 @@ test(
   },
 );
 
-test("an admitted non-member (a relay) cannot open the paxos protocol", { timeout: 30_000 }, async () => {
-  const { log, lines } = collectingLogger();
-  const hosts = await startCluster(3, { log });
-  const [relayKey] = await newKeys(1);
-  const relay = await rawNode(relayKey);
-  const relayId = relay.peerId.toString();
-  try {
-    // A circuit address through `relay` admits it as infrastructure on hosts[0].
-    const via = `${relay.getMultiaddrs()[0].toString()}/p2p-circuit/p2p/${hosts[1].id}`;
-    await hosts[0].transport.addPeerAddress(via);
-    const stream = await relay.dialProtocol(addrOf(hosts[0]), PAXOS_PROTOCOL);
-    await waitFor(() => stream.status !== "open", 5_000, "the stream to be refused");
-    await waitFor(
-      () => lines.some((l) => l.includes(`refused peer ${relayId}: paxos stream`)),
-      5_000,
-      "log line",
-    );
-    await replicate(hosts, 0, 100, 15_000);
-  } finally {
-    await relay.stop();
-    await stopAll(hosts);
-  }
-});
+test(
+  "an admitted non-member (a relay, or allowPeer) cannot open the paxos protocol",
+  { timeout: 30_000 },
+  async () => {
+    const { log, lines } = collectingLogger();
+    const hosts = await startCluster(3, { log });
+    const [relayKey] = await newKeys(1);
+    const relay = await rawNode(relayKey);
+    const relayId = relay.peerId.toString();
+    try {
+      // A circuit address through `relay` admits it as infrastructure on hosts[0].
+      const via = `${relay.getMultiaddrs()[0].toString()}/p2p-circuit/p2p/${hosts[1].id}`;
+      await hosts[0].transport.addPeerAddress(via);
+      const stream = await relay.dialProtocol(addrOf(hosts[0]), PAXOS_PROTOCOL);
+      await waitFor(() => stream.status !== "open", 5_000, "the stream to be refused");
+      const refusedAtProtocol = () =>
+        lines.filter((l) => l.includes(`refused peer ${relayId}: paxos stream`)).length;
+      await waitFor(() => refusedAtProtocol() === 1, 5_000, "log line");
+      // allowPeer() admits a non-member the same way (e.g. a client of another protocol): still no paxos.
+      hosts[1].transport.allowPeer(relayId);
+      const again = await relay.dialProtocol(addrOf(hosts[1]), PAXOS_PROTOCOL);
+      await waitFor(() => again.status !== "open" && refusedAtProtocol() === 2, 5_000, "the second refusal");
+      await replicate(hosts, 0, 100, 15_000);
+    } finally {
+      await relay.stop();
+      await stopAll(hosts);
+    }
+  },
+);
 
 test("a member removed at runtime is cut off; adding it back restores it", { timeout: 30_000 }, async () => {
   const hosts = await startCluster(4);
