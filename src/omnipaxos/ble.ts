@@ -8,7 +8,7 @@
  * Replies carry the sender's own ballot only: adopting ballots second-hand would recreate the chained
  * livelock, where two servers that cannot hear each other keep outbidding each other through a middleman.
  */
-import { type Ballot, ballotEq, compareBallots, copyBallot, NO_BALLOT } from "./ballot.ts";
+import { type Ballot, compareBallots, copyBallot, NO_BALLOT } from "./ballot.ts";
 import type { BleMessage, HeartbeatReply, HeartbeatRequest } from "./messages.ts";
 import type { NodeId } from "./types.ts";
 
