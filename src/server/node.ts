@@ -78,9 +78,27 @@ export interface NodeStatus {
   connected: NodeId[];
   multiaddrs: string[];
   dataDir: string | undefined;
+  /** The HTTP API's URL, once one is advertised. */
+  httpUrl: string | undefined;
 }
 
 const MAX_RPC_BYTES = 64 << 20;
+/** Members ask each other for their status (JSON) to build cluster views: /nodes, the dashboard. */
+export const STATUS_PROTOCOL = "/chiselstore/status/1.0.0";
+
+/** One member as seen from this node: its own status when reachable. */
+export interface MemberView {
+  peerId: NodeId;
+  reachable: boolean;
+  /** This member believes it leads (accept phase). */
+  leader: boolean;
+  httpUrl?: string;
+  appliedIdx?: number;
+  decidedIdx?: number;
+  /** Members this member has a session with: a row of the connectivity matrix. */
+  connected?: NodeId[];
+  error?: string;
+}
 
 function normalize(input: StatementInput | StatementInput[]): Statement[] {
   const list = Array.isArray(input) ? input : [input];
@@ -105,6 +123,7 @@ export class ChiselStore {
   readonly #clientId: string;
   #seq = 0;
   #stopped = false;
+  #httpUrl: string | undefined;
 
   private constructor(
     o: ChiselStoreOptions,
@@ -196,6 +215,11 @@ export class ChiselStore {
         handler: (req) => this.#serve(req),
         onError: (remote, e) => this.#log("debug", `client stream from ${remote}: ${(e as Error)?.message}`),
       });
+      await serveRpc(t.libp2p, {
+        protocol: STATUS_PROTOCOL,
+        maxRequestBytes: 16,
+        handler: () => Promise.resolve(new TextEncoder().encode(JSON.stringify(this.#ownView()))),
+      });
     }
     this.#replica.start();
     this.#log(
@@ -238,7 +262,49 @@ export class ChiselStore {
       connected: this.members.filter((m) => m !== this.peerId && this.#transport?.isConnected(m)),
       multiaddrs: this.multiaddrs(),
       dataDir: this.#o.memory ? undefined : (this.#o.dataDir ?? "./data"),
+      httpUrl: this.#httpUrl,
     };
+  }
+
+  /** Tell the cluster where this node's HTTP API listens (shown by /nodes and the dashboard). */
+  advertiseHttp(url: string | undefined): void {
+    this.#httpUrl = url;
+  }
+
+  #ownView(): MemberView {
+    const st = this.status();
+    return {
+      peerId: this.peerId,
+      reachable: true,
+      leader: st.isLeader,
+      ...(st.httpUrl ? { httpUrl: st.httpUrl } : {}),
+      appliedIdx: st.appliedIdx,
+      decidedIdx: st.consensus.decidedIdx,
+      connected: st.connected,
+    };
+  }
+
+  /** Every member's own view, asked over libp2p (unreachable members are marked so, never awaited long). */
+  async clusterStatus(timeoutMs = 2000): Promise<MemberView[]> {
+    return await Promise.all(this.members.map(async (m): Promise<MemberView> => {
+      if (m === this.peerId) return this.#ownView();
+      try {
+        const bytes = await callRpc(
+          this.#transport!.libp2p,
+          peerIdFromString(m),
+          STATUS_PROTOCOL,
+          new Uint8Array(1),
+          {
+            timeoutMs,
+            maxResponseBytes: 1 << 20,
+          },
+        );
+        const v = JSON.parse(new TextDecoder().decode(bytes)) as MemberView;
+        return { ...v, peerId: m, reachable: true };
+      } catch (e) {
+        return { peerId: m, reachable: false, leader: false, error: (e as Error).message };
+      }
+    }));
   }
 
   /** SHA-256 of this node's database at its applied index, to compare replicas. */

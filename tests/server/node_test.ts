@@ -79,3 +79,28 @@ test("3 nodes over libp2p: a follower forwards writes, every level reads them, r
     await c.stop();
   }
 });
+
+test("cluster status: every member reports itself over libp2p; a stopped member shows unreachable", async () => {
+  const c = await TestCluster.create(3);
+  try {
+    const l = await c.leader();
+    c.node(l).advertiseHttp("http://127.0.0.1:4001");
+    const views = await c.node((l + 1) % 3).clusterStatus();
+    assert.equal(views.length, 3);
+    assert.ok(views.every((v) => v.reachable));
+    const leaderView = views.find((v) => v.leader)!;
+    assert.equal(leaderView.peerId, c.nodes[l].peerId);
+    assert.equal(leaderView.httpUrl, "http://127.0.0.1:4001");
+    await waitFor(
+      async () => (await c.node(l).clusterStatus()).every((v) => (v.connected?.length ?? 0) === 2),
+      10_000,
+      "full mesh",
+    );
+    const down = (l + 2) % 3;
+    await c.stopNode(down);
+    const after = await c.node(l).clusterStatus(500);
+    assert.equal(after.find((v) => v.peerId === c.nodes[down].peerId)?.reachable, false);
+  } finally {
+    await c.stop();
+  }
+});
