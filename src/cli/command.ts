@@ -34,3 +34,32 @@ export function parseFlags<O extends NonNullable<ParseArgsConfig["options"]>>(
     throw new UsageError((err as Error).message);
   }
 }
+
+type FlagSpec = { type: "string" | "boolean"; short?: string; multiple?: boolean };
+
+/**
+ * Flags plus at most `maxPositionals` positional arguments; `-h/--help` is always accepted. Values are
+ * loosely typed (string, boolean or string[] per the spec).
+ */
+export function parseCommandLine(
+  args: string[],
+  options: Record<string, FlagSpec>,
+  maxPositionals: number,
+): { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] } {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      options: { ...options, help: { type: "boolean", short: "h" } },
+      strict: true,
+      allowPositionals: true,
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (!values.help && positionals.length > maxPositionals) {
+    throw new UsageError(`unexpected argument '${positionals[maxPositionals]}'`);
+  }
+  return { values: values as Record<string, string | boolean | string[] | undefined>, positionals };
+}
