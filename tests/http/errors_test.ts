@@ -5,7 +5,7 @@ import { request as httpRequest } from "node:http";
 import { HttpClientError } from "../../src/client/http_client.ts";
 import { post, raw, withApi } from "./helpers.ts";
 
-const BAD_BODIES: [string, string | Uint8Array, RegExp][] = [
+const BAD_BODIES: [string, string | Uint8Array<ArrayBuffer>, RegExp][] = [
   ["malformed JSON", '["SELECT 1"', /invalid JSON body/],
   ["not an array", '{"q": "SELECT 1"}', /must be a JSON array of statements, got an object/],
   ["a bare string", '"INSERT INTO t VALUES (1)"', /must be a JSON array of statements, got a string/],

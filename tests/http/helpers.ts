@@ -36,7 +36,7 @@ export async function raw(
   url: string,
   method: string,
   path: string,
-  body?: string | Uint8Array,
+  body?: string | Uint8Array<ArrayBuffer>,
   headers: Record<string, string> = {},
 ): Promise<Raw> {
   const res = await fetch(url + path, {
