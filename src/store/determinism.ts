@@ -33,30 +33,12 @@ class ReplicaDate extends RealDate {
   override getTimezoneOffset(): number {
     return 0;
   }
-  override getFullYear(): number {
-    return this.getUTCFullYear();
-  }
-  override getMonth(): number {
-    return this.getUTCMonth();
-  }
-  override getDate(): number {
-    return this.getUTCDate();
-  }
-  override getDay(): number {
-    return this.getUTCDay();
-  }
-  override getHours(): number {
-    return this.getUTCHours();
-  }
-  override getMinutes(): number {
-    return this.getUTCMinutes();
-  }
-  override getSeconds(): number {
-    return this.getUTCSeconds();
-  }
-  override getMilliseconds(): number {
-    return this.getUTCMilliseconds();
-  }
+}
+
+// Every local-time getter answers in UTC (emscripten's localtime_r reads these).
+for (const part of ["FullYear", "Month", "Date", "Day", "Hours", "Minutes", "Seconds", "Milliseconds"]) {
+  const utc = Object.getOwnPropertyDescriptor(RealDate.prototype, `getUTC${part}`)!;
+  Object.defineProperty(ReplicaDate.prototype, `get${part}`, utc);
 }
 
 /** Runs `fn` with SQLite's clock reading `ms` and local time equal to UTC. Re-entrant. */

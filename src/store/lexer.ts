@@ -37,6 +37,15 @@ function quoted(sql: string, i: number, close: string, doubled: boolean): [strin
   return [out, j]; // unterminated: SQLite rejects it ("unrecognized token"); the text still gets checked
 }
 
+/** Opening quote -> token kind, closing quote, and whether a doubled closing quote escapes it. */
+const QUOTES: Record<string, [TokenKind, string, boolean]> = {
+  "'": ["string", "'", true],
+  '"': ["qident", '"', true],
+  "`": ["qident", "`", true],
+  "[": ["qident", "]", false],
+};
+const BLOB_QUOTE: [TokenKind, string, boolean] = ["blob", "'", false];
+
 export function tokenize(sql: string): Token[] {
   const out: Token[] = [];
   let i = 0;
@@ -50,21 +59,11 @@ export function tokenize(sql: string): Token[] {
     } else if (c === "/" && sql[i + 1] === "*") {
       const end = sql.indexOf("*/", i + 2);
       i = end < 0 ? sql.length : end + 2;
-    } else if ((c === "x" || c === "X") && sql[i + 1] === "'") {
-      const [text, j] = quoted(sql, i + 1, "'", false);
-      out.push({ kind: "blob", text });
-      i = j;
-    } else if (c === "'") {
-      const [text, j] = quoted(sql, i, "'", true);
-      out.push({ kind: "string", text });
-      i = j;
-    } else if (c === '"' || c === "`") {
-      const [text, j] = quoted(sql, i, c, true);
-      out.push({ kind: "qident", text });
-      i = j;
-    } else if (c === "[") {
-      const [text, j] = quoted(sql, i, "]", false);
-      out.push({ kind: "qident", text });
+    } else if (QUOTES[c] || ((c === "x" || c === "X") && sql[i + 1] === "'")) {
+      const blob = !QUOTES[c];
+      const [kind, close, doubled] = blob ? BLOB_QUOTE : QUOTES[c];
+      const [text, j] = quoted(sql, blob ? i + 1 : i, close, doubled);
+      out.push({ kind, text });
       i = j;
     } else if (isIdStart(c)) {
       let j = i + 1;

@@ -329,6 +329,7 @@ export class SqlStateMachine {
     if (invalid) throw invalid;
     this.readRng.reseed(randomSeed());
     this.rng = this.readRng;
+    // Not a cached statement: SQLite applies flag pragmas while compiling them, not when stepping.
     c.db.run("PRAGMA query_only = ON");
     try {
       return withClock(realNow(), () =>
