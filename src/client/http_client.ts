@@ -7,6 +7,11 @@ import { Buffer } from "node:buffer";
 import type { Consistency } from "../server/consistency.ts";
 import { ERROR_CODES, type ErrorCode, NodeError } from "../server/errors.ts";
 import { parseJson, stringifyJson } from "../server/http/json.ts";
+import type {
+  JsonValue,
+  RqliteResponse as WireResponse,
+  RqliteResult as WireResult,
+} from "../server/http/rqlite_json.ts";
 import type { RqliteNode } from "../server/http/status.ts";
 import type { StatementInput } from "../server/node.ts";
 import type { CommandResult, SqlValue, StatementResult } from "../store/results.ts";
@@ -19,23 +24,6 @@ export class HttpClientError extends NodeError {
     super(code, message, leader);
     this.status = status;
   }
-}
-
-interface WireResult {
-  columns?: string[];
-  types?: string[] | Record<string, string>;
-  values?: unknown[][];
-  rows?: Record<string, unknown>[];
-  last_insert_id?: number | bigint;
-  rows_affected?: number;
-  error?: string;
-  time?: number;
-}
-
-interface WireResponse {
-  results: WireResult[];
-  error?: string;
-  raft_index?: number;
 }
 
 /** Parameters on the wire: BLOBs as byte arrays, bigints as exact literals. */
@@ -53,9 +41,9 @@ function toWire(input: StatementInput): unknown {
   return [input.sql, named];
 }
 
-function fromWireValue(v: unknown, type: string | undefined): SqlValue {
+function fromWireValue(v: JsonValue | undefined, type: string | undefined): SqlValue {
   if (type === "blob" && typeof v === "string") return new Uint8Array(Buffer.from(v, "base64"));
-  return v as SqlValue;
+  return v ?? null;
 }
 
 function fromWire(r: WireResult): StatementResult {

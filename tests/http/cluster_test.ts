@@ -41,7 +41,7 @@ test("3 nodes: write via a follower's HTTP, read at every level from another, /n
       10_000,
       "the other follower to apply the writes",
     );
-    const mixed = await new HttpClient(apis[f2].url).request([
+    const mixed = await reader.request([
       { sql: "INSERT INTO kv VALUES (?, ?)", params: ["c", 3] },
       "SELECT sum(v) FROM kv",
     ]);
