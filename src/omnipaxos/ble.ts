@@ -85,9 +85,10 @@ export class BallotLeaderElection {
 
   /**
    * End of a heartbeat round. `spPromise` is Sequence Paxos's promise: a leader we promised but can no
-   * longer hear must be replaced too. Returns the new leader's ballot when it changed.
+   * longer hear must be replaced too; `freshPromise` says we promised a Prepare during this round.
+   * Returns the new leader's ballot when it changed.
    */
-  timeout(spPromise: Ballot): Ballot | undefined {
+  timeout(spPromise: Ballot, freshPromise = false): Ballot | undefined {
     let elected: Ballot | undefined;
     if (this.#replies.size + 1 >= this.#o.quorum) {
       this.quorumConnected = true;
@@ -99,14 +100,19 @@ export class BallotLeaderElection {
       // arrived before its heartbeat): that is the leader we know.
       if (compareBallots(spPromise, this.leader) > 0) this.leader = copyBallot(spPromise);
       const known = this.leader;
-      if (this.#leaderLost(known)) {
+      // A leader whose Prepare we promised during this round was quorum-connected when it ran, whatever
+      // an older heartbeat reply said (it may predate its election): it is not lost.
+      if (!freshPromise && this.#leaderLost(known)) {
         // Our leader is gone or not quorum-connected: stand, above every ballot we know of. We are now the
         // highest quorum-connected ballot we know, so we run at once instead of waiting a round; servers
         // standing together bump to the same n, and Paxos lets the highest of them win.
         this.ballot = { ...this.ballot, n: Math.max(known.n, top.n, this.ballot.n) + 1 };
         this.leader = copyBallot(this.ballot);
         elected = this.leader;
-      } else if (compareBallots(top, known) > 0) {
+      } else if (compareBallots(top, known) > 0 && (known.pid === "" || top.priority > known.priority)) {
+        // No leader yet, or a server the operator prefers (higher priority) is quorum-connected. A merely
+        // higher pid does not unseat a live leader: that would restart leadership every time a member
+        // with a larger id comes up late.
         this.leader = copyBallot(top);
         elected = this.leader;
       }

@@ -29,6 +29,7 @@ export function handlePrepare<T>(sp: SequencePaxos<T>, m: Prepare): void {
   sp.role = "follower";
   sp.phase = "prepare";
   sp.currentSeq = { session: 0, counter: 0 };
+  sp.freshPromise = true;
   sp.cachedPromise = {
     type: "Promise",
     to: m.from,

@@ -235,6 +235,13 @@ export function handlePrepareReq<T>(sp: SequencePaxos<T>, m: PrepareReq): void {
   sendPrepare(sp, m.from);
 }
 
+/** A peer showed it is alive (a heartbeat, a new session): if it has not promised us yet, Prepare it now. */
+export function prepareIfUnpromised<T>(sp: SequencePaxos<T>, pid: NodeId): void {
+  const ls = sp.leaderState;
+  if (!ls || sp.role !== "leader" || ls.promises.has(pid)) return;
+  sendPrepare(sp, pid);
+}
+
 /** Resend what has no successor to expose its loss: Prepares, and the stop sign and its decision. */
 export function resend<T>(sp: SequencePaxos<T>): void {
   const ls = sp.leaderState;

@@ -8,7 +8,7 @@ import { BallotLeaderElection } from "./ble.ts";
 import { type Ballot, copyBallot, isNoBallot } from "./ballot.ts";
 import { type OmniPaxosConfig, resolveConfig, type ResolvedConfig, validateNodes } from "./config.ts";
 import { ConfigError } from "./errors.ts";
-import { handleLeader } from "./leader.ts";
+import { handleLeader, prepareIfUnpromised } from "./leader.ts";
 import { type LogEntry, readDecided, readEntry } from "./log_entry.ts";
 import { isBleMessage, type Message } from "./messages.ts";
 import type { ReadConfirmation } from "./read_confirm.ts";
@@ -97,7 +97,7 @@ export class OmniPaxos<T> {
   tick(): void {
     if (++this.#electionClock >= this.#cfg.electionTicks) {
       this.#electionClock = 0;
-      const elected = this.#ble.timeout(this.#sp.log.promise);
+      const elected = this.#ble.timeout(this.#sp.log.promise, this.#sp.takeFreshPromise());
       if (elected && elected.pid === this.#cfg.pid) handleLeader(this.#sp, elected);
     }
     this.#sp.tick();
@@ -109,8 +109,12 @@ export class OmniPaxos<T> {
       this.#droppedIncoming++;
       return;
     }
-    if (isBleMessage(msg)) this.#ble.handle(msg);
-    else this.#sp.handle(msg);
+    if (isBleMessage(msg)) {
+      this.#ble.handle(msg);
+      // A member we lead but that never promised (it just started, or restarted) gets a Prepare now,
+      // before its first heartbeat round ends and it looks for a leader of its own.
+      if (msg.type === "HeartbeatRequest") prepareIfUnpromised(this.#sp, msg.from);
+    } else this.#sp.handle(msg);
   }
 
   /** Drain everything queued for sending since the last call. */

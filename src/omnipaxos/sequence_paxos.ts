@@ -53,6 +53,8 @@ export class SequencePaxos<T> {
   cachedPromise: Outgoing<T> | undefined;
   /** Follower: an unsent Accepted in the outbox, updated in place instead of queuing another. */
   pendingAccepted: Accepted | undefined;
+  /** Set when this server promised a new leader's Prepare since the last heartbeat round ended. */
+  freshPromise = false;
   /** Highest ballot a follower refused this leader with (shown in status). */
   highestRejection: Ballot | undefined;
   /** Linearizable-read confirmations (see read_confirm.ts). */
@@ -91,6 +93,13 @@ export class SequencePaxos<T> {
     this.pendingAccepted = undefined;
     this.leaderState?.pending.clear();
     return out;
+  }
+
+  /** Whether a Prepare was promised since the last call (consumed by each heartbeat round). */
+  takeFreshPromise(): boolean {
+    const f = this.freshPromise;
+    this.freshPromise = false;
+    return f;
   }
 
   /** The leader this server follows (or is), from its promise. */
