@@ -29,9 +29,11 @@ export function baseUrl(arg: string | undefined): string {
 }
 
 function describeFetchError(url: string, err: unknown): Error {
-  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
   if ((err as Error).name === "TimeoutError") return new Error(`${url}: no answer (timed out)`);
-  const why = cause?.code === "ECONNREFUSED"
+  // Node puts the system error in `cause`; Deno spells it out in the message.
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  const text = `${cause?.code ?? ""} ${cause?.message ?? ""} ${(err as Error).message}`;
+  const why = /ECONNREFUSED|connection refused/i.test(text)
     ? "connection refused"
     : cause?.message ?? (err as Error).message;
   return new Error(`cannot reach ${url}: ${why}`);

@@ -6,9 +6,18 @@
 import process from "node:process";
 import { type CliIo, type Command, UsageError } from "./command.ts";
 import { idCommand } from "./id.ts";
+import { joinCommand, removeCommand } from "./membership.ts";
+import { nodeCommand } from "./node.ts";
+import { shellCommand } from "./shell.ts";
+import { statusCommand } from "./status.ts";
 
 const COMMANDS: Record<string, Command> = {
+  node: nodeCommand,
   id: idCommand,
+  status: statusCommand,
+  shell: shellCommand,
+  join: joinCommand,
+  remove: removeCommand,
 };
 
 function usage(): string {
