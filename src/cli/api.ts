@@ -87,31 +87,3 @@ export async function callApi(
     throw new Error(`${method} ${path}: the answer is not JSON: ${text.slice(0, 200)}`);
   }
 }
-
-/** One statement's result, as rqlite's /db/query and /db/execute shape them. */
-export interface ApiResult {
-  columns?: string[];
-  types?: string[];
-  values?: unknown[][];
-  last_insert_id?: number;
-  rows_affected?: number;
-  error?: string;
-  time?: number;
-}
-
-function results(body: unknown, path: string): ApiResult[] {
-  const r = (body as { results?: unknown }).results;
-  if (!Array.isArray(r)) throw new Error(`${path}: the answer has no "results" list`);
-  return r as ApiResult[];
-}
-
-/** POST /db/query?level=… with one statement. */
-export async function query(base: string, sql: string, level: string): Promise<ApiResult> {
-  const path = `/db/query?level=${encodeURIComponent(level)}`;
-  return results(await callApi(base, "POST", path, [sql]), "/db/query")[0] ?? {};
-}
-
-/** POST /db/execute with one statement. */
-export async function execute(base: string, sql: string): Promise<ApiResult> {
-  return results(await callApi(base, "POST", "/db/execute", [sql]), "/db/execute")[0] ?? {};
-}

@@ -1,7 +1,7 @@
 /**
  * `chiselstore shell [url]`: an SQL shell over a node's HTTP API, in the spirit of sqlite3 and rqlite's
- * shell. Statements end with `;` and may span lines; reads go to /db/query at the chosen consistency
- * level, everything else to /db/execute. Dot-commands are table-driven (DOT_COMMANDS). With a terminal it
+ * shell. Statements end with `;` and may span lines; each goes to /db/request (the node tells reads from
+ * writes; reads run at the chosen consistency level). Dot-commands are table-driven (DOT_COMMANDS). With a terminal it
  * prompts and keeps a history (~/.chiselstore_history); with piped input it runs everything, prints
  * "Error: …" for failures and exits 1 if any statement failed.
  */
@@ -10,7 +10,9 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { createInterface } from "node:readline";
-import { type ApiResult, baseUrl, callApi, DEFAULT_URL, execute, query } from "./api.ts";
+import { HttpClient } from "../client/http_client.ts";
+import type { StatementResult } from "../store/results.ts";
+import { baseUrl, callApi, DEFAULT_URL } from "./api.ts";
 import { type CliIo, type Command, parseCommandLine, UsageError } from "./command.ts";
 import { splitStatements } from "./sql_split.ts";
 import { formatMembers, memberRows, printStatus } from "./status.ts";
@@ -24,6 +26,7 @@ const HISTORY_SIZE = 1000;
 
 export interface ShellState {
   base: string;
+  client: HttpClient;
   io: CliIo;
   consistency: Level;
   timer: boolean;
@@ -53,8 +56,8 @@ const USER_OBJECTS = String
 
 /** Runs a read and prints its rows without a header (for .tables and .schema). */
 async function printColumn(s: ShellState, sql: string): Promise<void> {
-  const r = await query(s.base, sql, s.consistency);
-  if (r.error) throw new Error(r.error);
+  const [r] = await s.client.query(sql, { consistency: s.consistency });
+  if (r.error !== undefined) throw new Error(r.error);
   for (const row of r.values ?? []) s.io.out(String(row[0]));
 }
 
@@ -131,20 +134,12 @@ export const DOT_COMMANDS: Record<string, DotCommand> = {
 };
 DOT_COMMANDS[".exit"] = DOT_COMMANDS[".quit"];
 
-/** Statements answered by /db/query: SELECT, WITH, VALUES, EXPLAIN, and PRAGMAs that set nothing. */
-export function isRead(sql: string): boolean {
-  const text = sql.replace(/^(?:\s+|--[^\n]*\n?|\/\*[\s\S]*?\*\/)*/, "");
-  const word = /^[A-Za-z]+/.exec(text)?.[0].toUpperCase();
-  if (word === "PRAGMA") return !text.includes("=");
-  return word === "SELECT" || word === "WITH" || word === "VALUES" || word === "EXPLAIN";
-}
-
-function printResult(s: ShellState, r: ApiResult, read: boolean): void {
+function printResult(s: ShellState, r: StatementResult): void {
   if (r.error !== undefined) throw new Error(r.error);
-  if (read || r.columns !== undefined) {
-    for (const l of formatTable(r.columns ?? [], r.values ?? [])) s.io.out(l);
+  if (r.columns !== undefined) {
+    for (const l of formatTable(r.columns, r.values ?? [])) s.io.out(l);
   } else {
-    const n = r.rows_affected ?? 0;
+    const n = r.rowsAffected ?? 0;
     s.io.out(`${n} row${n === 1 ? "" : "s"} affected`);
   }
 }
@@ -153,8 +148,9 @@ function printResult(s: ShellState, r: ApiResult, read: boolean): void {
 export async function runStatement(s: ShellState, sql: string): Promise<void> {
   const started = performance.now();
   try {
-    const read = isRead(sql);
-    printResult(s, read ? await query(s.base, sql, s.consistency) : await execute(s.base, sql), read);
+    const results = await s.client.request([sql], { consistency: s.consistency });
+    if (results.length !== 1) throw new Error(`expected one result, got ${results.length}`);
+    printResult(s, results[0]);
   } catch (err) {
     s.failed = true;
     s.io.out(`Error: ${(err as Error).message}`);
@@ -211,7 +207,7 @@ async function loadHistory(path: string): Promise<string[]> {
 const USAGE = `Usage: chiselstore shell [url] [--consistency <level>]
 
 An SQL shell over a node's HTTP API (default ${DEFAULT_URL}). End statements with ';' (they may span
-lines); reads (SELECT, WITH, VALUES, EXPLAIN, PRAGMA without '=') use /db/query, the rest /db/execute.
+lines); each is sent to /db/request: reads run at the consistency level, writes go through the log.
 Piped input runs non-interactively: \`echo "SELECT 1;" | chiselstore shell\`; the exit code is 1 if
 any statement failed. Enter .help in the shell for its dot-commands.
 
@@ -230,14 +226,18 @@ export const shellCommand: Command = {
     }
     const level = (values.consistency as string | undefined) ?? "weak";
     if (!isLevel(level)) throw new UsageError(`--consistency: expected ${CONSISTENCY_LEVELS.join(" | ")}`);
+    const base = baseUrl(positionals[0]);
     const s: ShellState = {
-      base: baseUrl(positionals[0]),
+      base,
+      client: new HttpClient(base),
       io,
       consistency: level,
       timer: false,
       failed: false,
       quit: false,
     };
+    // Fail early and clearly (refused, timed out, not a node) instead of once per statement.
+    await callApi(base, "GET", "/status");
     const interactive = process.stdin.isTTY === true && process.stdout.isTTY === true;
     const historyPath = join(homedir(), HISTORY_FILE);
     const rl = createInterface({

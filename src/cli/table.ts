@@ -7,15 +7,21 @@
  *   |  1 | fiona |
  *   +----+-------+
  *
- * Numbers are right-aligned, everything else left-aligned; NULL prints as NULL; control characters are
- * escaped so that one row stays one line. Widths count code points (East Asian wide characters and
- * emoji may still misalign).
+ * Numbers are right-aligned, everything else left-aligned; NULL prints as NULL, BLOBs as X'hex'; control
+ * characters are escaped so that one row stays one line. Widths count code points (East Asian wide
+ * characters and emoji may still misalign).
  */
 
 /** One cell as text, and whether it is right-aligned. */
 function cell(value: unknown): { text: string; right: boolean } {
   if (value === null || value === undefined) return { text: "NULL", right: false };
   if (typeof value === "number" || typeof value === "bigint") return { text: String(value), right: true };
+  if (value instanceof Uint8Array) {
+    return {
+      text: `X'${Array.from(value, (b) => b.toString(16).padStart(2, "0")).join("").toUpperCase()}'`,
+      right: false,
+    };
+  }
   const text = typeof value === "string" ? value : JSON.stringify(value);
   return { text: escapeControl(text), right: false };
 }

@@ -86,7 +86,7 @@ test("join/remove: a bad argument is a usage error (exit 2), checked before any 
   }
 });
 
-test("status: an unreachable server is a clear one-line error, exit 1", async () => {
+test("status, shell: an unreachable server is a clear one-line error, exit 1", async () => {
   // A port that was just free: nothing listens there.
   const s = await fakeServer(() => ({ body: {} }));
   await s.close();

@@ -117,22 +117,18 @@ test("join and remove: request shape, the server's answer, its errors, and 404 f
   }
 });
 
-/** A fake node: one table t(id, name) with two rows; everything else is an SQL error. */
+/** A fake node: one table t(id, name) with two rows; DROP is refused, unknown tables are SQL errors. */
 function fakeSql(r: FakeRequest): { status?: number; body: unknown } {
-  const [sql] = JSON.parse(r.body) as string[];
-  if (r.url.startsWith("/db/query")) {
-    if (/sqlite_master/.test(sql)) {
-      return { body: { results: [{ columns: ["name"], types: ["text"], values: [["t"]] }] } };
-    }
-    if (/FROM t/.test(sql)) {
-      return {
-        body: {
-          results: [{ columns: ["id", "name"], types: ["integer", "text"], values: [[1, "a;b"], [2, null]] }],
-        },
-      };
-    }
-    return { body: { results: [{ error: "no such table: nope" }] } };
+  if (r.method === "GET") {
+    return r.url === "/status" ? { body: STATUS } : { status: 404, body: { error: "not found" } };
   }
+  const [sql] = JSON.parse(r.body) as string[];
+  const rows = { columns: ["id", "name"], types: ["integer", "text"], values: [[1, "a;b"], [2, null]] };
+  if (/sqlite_master/.test(sql)) {
+    return { body: { results: [{ columns: ["name"], types: ["text"], values: [["t"]] }] } };
+  }
+  if (/FROM t\b/.test(sql)) return { body: { results: [rows] } };
+  if (/FROM nope/.test(sql)) return { body: { results: [{ error: "no such table: nope" }] } };
   if (/^INSERT/.test(sql)) return { body: { results: [{ last_insert_id: 2, rows_affected: 2 }] } };
   if (/^CREATE/.test(sql)) return { body: { results: [{}] } };
   return { status: 400, body: { error: "statement refused", code: "bad-request" } };
@@ -173,14 +169,15 @@ test("shell, piped: statements across lines, dot-commands, tables; exit 0 when a
       "",
     ]);
     assert.equal(r.stderr, "");
-    const sent = s.requests.map((q) => [q.url, JSON.parse(q.body)[0]]);
+    assert.equal(`${s.requests[0].method} ${s.requests[0].url}`, "GET /status");
+    const sent = s.requests.slice(1).map((q) => [q.url, JSON.parse(q.body)[0]]);
     assert.deepEqual(sent, [
-      ["/db/execute", "CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT)"],
-      ["/db/execute", "INSERT INTO t(name)\n  VALUES ('a;b'), (NULL)"],
-      ["/db/query?level=strong", "SELECT * FROM t"],
-      ["/db/query?level=strong", "SELECT name\n  FROM t"],
+      ["/db/request?level=weak", "CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT)"],
+      ["/db/request?level=weak", "INSERT INTO t(name)\n  VALUES ('a;b'), (NULL)"],
+      ["/db/request?level=strong", "SELECT * FROM t"],
+      ["/db/request?level=strong", "SELECT name\n  FROM t"],
       ["/db/query?level=strong", sent[4][1]],
-      ["/db/query?level=strong", "SELECT id FROM t"],
+      ["/db/request?level=strong", "SELECT id FROM t"],
     ]);
     assert.match(sent[4][1], /^SELECT name FROM sqlite_master WHERE type = 'table'/);
   } finally {
@@ -198,12 +195,12 @@ test("shell, piped: failures print Error: and the session goes on, then exits 1"
     const out = r.stdout.split("\n");
     assert.deepEqual(out.slice(0, 4), [
       "Error: no such table: nope",
-      "Error: POST /db/execute: HTTP 400: statement refused",
+      "Error: statement refused",
       "Error: unknown command .frobnicate; enter .help for the list",
       'Error: unknown consistency level "sometimes" (none, weak, linearizable, strong)',
     ]);
     assert.equal(out[5], "| id | name |");
-    assert.equal(s.requests.at(-1)!.url, "/db/query?level=none");
+    assert.equal(s.requests.at(-1)!.url, "/db/request?level=none");
     const quit = await runCli(["shell", s.url], { input: ".quit\nSELECT * FROM nope;\n" });
     assert.deepEqual([quit.code, quit.stdout], [0, ""]);
     const help = await runCli(["shell", s.url], { input: ".help\n.timer on\nSELECT * FROM t;\n" });

@@ -1,7 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { splitStatements } from "../../src/cli/sql_split.ts";
-import { isRead } from "../../src/cli/shell.ts";
 
 const cases: [string, string[], string][] = [
   ["SELECT 1;", ["SELECT 1"], ""],
@@ -51,31 +50,4 @@ test("splitStatements: feeding lines one by one gives the same statements as the
   assert.deepEqual(got, whole);
   assert.equal(whole.length, 3);
   assert.equal(whole[1], "INSERT INTO t VALUES ('x\ny;')");
-});
-
-test("isRead: reads go to /db/query, the rest to /db/execute", () => {
-  for (
-    const r of [
-      "SELECT 1",
-      "  select 1",
-      "-- c\nWITH x AS (SELECT 1) SELECT * FROM x",
-      "VALUES (1)",
-      "PRAGMA table_info(t)",
-      "EXPLAIN SELECT 1",
-      "/* c */ SELECT 2",
-    ]
-  ) {
-    assert.equal(isRead(r), true, r);
-  }
-  for (
-    const w of [
-      "INSERT INTO t VALUES (1)",
-      "CREATE TABLE t(a)",
-      "PRAGMA user_version = 3",
-      "DELETE FROM t",
-      "selectx",
-    ]
-  ) {
-    assert.equal(isRead(w), false, w);
-  }
 });

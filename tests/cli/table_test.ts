@@ -41,3 +41,13 @@ test("formatTable: short rows are padded with empty cells", () => {
     "+---+---+",
   ]);
 });
+
+test("formatTable: BLOBs as X'hex', bigints exact and right-aligned", () => {
+  assert.deepEqual(formatTable(["b", "n"], [[new Uint8Array([0, 171, 255]), 9007199254740993n]]), [
+    "+-----------+------------------+",
+    "| b         | n                |",
+    "+-----------+------------------+",
+    "| X'00ABFF' | 9007199254740993 |",
+    "+-----------+------------------+",
+  ]);
+});
