@@ -3,7 +3,9 @@
  * The chiselstore command line: `chiselstore <command> [flags]`. Exit codes: 0 success, 1 failure,
  * 2 wrong usage. Subcommands live in their own files and are registered in COMMANDS.
  */
+import { realpathSync } from "node:fs";
 import process from "node:process";
+import { fileURLToPath } from "node:url";
 import { type CliIo, type Command, UsageError } from "./command.ts";
 import { idCommand } from "./id.ts";
 import { joinCommand, removeCommand } from "./membership.ts";
@@ -63,8 +65,21 @@ export async function main(argv: string[], io: CliIo = stdio): Promise<number> {
   }
 }
 
-// import.meta.main: true when run as the program (Node >= 24.2, Deno); typed loosely for both checkers.
-if ((import.meta as { main?: boolean }).main) {
+/**
+ * True when this file is the program: import.meta.main (Node >= 24.2, Deno; typed loosely for both
+ * checkers), else (Node 22) whether argv[1], through the npm bin symlink, is this file.
+ */
+function isProgram(): boolean {
+  const flag = (import.meta as { main?: boolean }).main;
+  if (flag !== undefined) return flag;
+  try {
+    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+}
+
+if (isProgram()) {
   // `chiselstore id | head -1` closes the pipe early: that is not an error.
   process.stdout.on("error", (err: NodeJS.ErrnoException) => {
     if (err.code === "EPIPE") process.exit(process.exitCode ?? 0);
