@@ -63,3 +63,27 @@ export function parseCommandLine(
   }
   return { values: values as Record<string, string | boolean | string[] | undefined>, positionals };
 }
+
+type Parsed = ReturnType<typeof parseCommandLine>;
+
+/** A Command taking `options` and up to `maxPositionals` arguments; `--help` prints `usage` (exit 0). */
+export function defineCommand(spec: {
+  summary: string;
+  usage: string;
+  options: Record<string, FlagSpec>;
+  maxPositionals: number;
+  run(parsed: Parsed, io: CliIo): Promise<number>;
+}): Command {
+  return {
+    summary: spec.summary,
+    usage: spec.usage,
+    async run(args, io) {
+      const parsed = parseCommandLine(args, spec.options, spec.maxPositionals);
+      if (parsed.values.help) {
+        io.out(spec.usage);
+        return 0;
+      }
+      return await spec.run(parsed, io);
+    },
+  };
+}

@@ -5,7 +5,7 @@
 import { peerIdFromString } from "@libp2p/peer-id";
 import { parsePeerAddr } from "../net/transport.ts";
 import { baseUrl, callApi, DEFAULT_URL, HttpStatusError } from "./api.ts";
-import { type Command, parseCommandLine, UsageError } from "./command.ts";
+import { type Command, defineCommand, UsageError } from "./command.ts";
 
 interface Change {
   name: string;
@@ -25,15 +25,12 @@ ${c.describe}
 Options:
   --url <url>   HTTP API of any member (default ${DEFAULT_URL})
   -h, --help    show this help`;
-  return {
+  return defineCommand({
     summary: c.summary,
     usage,
-    async run(args, io) {
-      const { values, positionals } = parseCommandLine(args, { url: { type: "string" } }, 1);
-      if (values.help) {
-        io.out(usage);
-        return 0;
-      }
+    options: { url: { type: "string" } },
+    maxPositionals: 1,
+    async run({ values, positionals }, io) {
       if (positionals.length === 0) throw new UsageError(`missing ${c.arg}`);
       const body = c.body(positionals[0]);
       let answer: unknown;
@@ -48,7 +45,7 @@ Options:
       io.out(typeof answer === "string" ? answer : JSON.stringify(answer, null, 2));
       return 0;
     },
-  };
+  });
 }
 
 export const joinCommand = membershipCommand({

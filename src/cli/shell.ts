@@ -13,7 +13,7 @@ import { createInterface } from "node:readline";
 import { HttpClient } from "../client/http_client.ts";
 import type { StatementResult } from "../store/results.ts";
 import { baseUrl, callApi, DEFAULT_URL } from "./api.ts";
-import { type CliIo, type Command, parseCommandLine, UsageError } from "./command.ts";
+import { type CliIo, type Command, defineCommand, UsageError } from "./command.ts";
 import { splitStatements } from "./sql_split.ts";
 import { formatMembers, memberRows, printStatus } from "./status.ts";
 import { formatTable } from "./table.ts";
@@ -215,15 +215,12 @@ Options:
   --consistency <level>   read consistency: ${CONSISTENCY_LEVELS.join(" | ")} (default weak)
   -h, --help              show this help`;
 
-export const shellCommand: Command = {
+export const shellCommand: Command = defineCommand({
   summary: "interactive SQL shell over a node's HTTP API",
   usage: USAGE,
-  async run(args, io) {
-    const { values, positionals } = parseCommandLine(args, { consistency: { type: "string" } }, 1);
-    if (values.help) {
-      io.out(USAGE);
-      return 0;
-    }
+  options: { consistency: { type: "string" } },
+  maxPositionals: 1,
+  async run({ values, positionals }, io) {
     const level = (values.consistency as string | undefined) ?? "weak";
     if (!isLevel(level)) throw new UsageError(`--consistency: expected ${CONSISTENCY_LEVELS.join(" | ")}`);
     const base = baseUrl(positionals[0]);
@@ -273,4 +270,4 @@ export const shellCommand: Command = {
     }
     return interactive ? 0 : s.failed ? 1 : 0;
   },
-};
+});

@@ -1,6 +1,6 @@
 /** `chiselstore status [url]`: a node's GET /status and GET /nodes as a readable summary (or raw JSON). */
 import { baseUrl, callApi, DEFAULT_URL } from "./api.ts";
-import { type CliIo, type Command, parseCommandLine } from "./command.ts";
+import { type CliIo, type Command, defineCommand } from "./command.ts";
 import { formatTable } from "./table.ts";
 
 const USAGE = `Usage: chiselstore status [url] [--json]
@@ -110,16 +110,13 @@ export async function printStatus(io: CliIo, base: string, json: boolean): Promi
   else for (const l of formatStatus(status, nodes)) io.out(l);
 }
 
-export const statusCommand: Command = {
+export const statusCommand: Command = defineCommand({
   summary: "show a node's status and its view of the cluster",
   usage: USAGE,
-  async run(args, io) {
-    const { values, positionals } = parseCommandLine(args, { json: { type: "boolean" } }, 1);
-    if (values.help) {
-      io.out(USAGE);
-      return 0;
-    }
+  options: { json: { type: "boolean" } },
+  maxPositionals: 1,
+  async run({ values, positionals }, io) {
     await printStatus(io, baseUrl(positionals[0]), values.json === true);
     return 0;
   },
-};
+});
