@@ -235,6 +235,29 @@ export function handlePrepareReq<T>(sp: SequencePaxos<T>, m: PrepareReq): void {
   sendPrepare(sp, m.from);
 }
 
+/**
+ * Accept-phase messages carry no index, so a follower only notices a lost one when a later one arrives.
+ * When traffic stops right after a loss (a dropped frame on a live session, a full send queue), nothing
+ * later comes. Each resend period, a follower whose accepted index has not moved while it lags behind,
+ * or that has not heard the latest decided index, gets a Decide on the next sequence number: one that
+ * missed something sees the gap and resyncs; one that missed nothing just applies it.
+ */
+function probeStalledFollowers<T>(sp: SequencePaxos<T>): void {
+  const ls = sp.leaderState!;
+  const decidedIdx = sp.log.decidedIdx;
+  for (const f of sp.cfg.peers) {
+    if (!ls.meta(f)) continue;
+    const acc = ls.acceptedIndexes.get(f) ?? 0;
+    const last = ls.probes.get(f);
+    ls.probes.set(f, { acc, decided: decidedIdx });
+    const stalled = acc < sp.log.acceptedIdx && last?.acc === acc;
+    if (!stalled && last?.decided === decidedIdx) continue;
+    const pending = ls.pending.get(f);
+    if (pending) pending.decidedIdx = decidedIdx;
+    else ls.pending.set(f, sp.send({ type: "Decide", to: f, n: ls.n, seq: ls.nextSeq(f), decidedIdx }));
+  }
+}
+
 /** A peer showed it is alive (a heartbeat, a new session): if it has not promised us yet, Prepare it now. */
 export function prepareIfUnpromised<T>(sp: SequencePaxos<T>, pid: NodeId): void {
   const ls = sp.leaderState;
@@ -247,8 +270,12 @@ export function resend<T>(sp: SequencePaxos<T>): void {
   const ls = sp.leaderState;
   if (!ls) return;
   for (const p of sp.cfg.peers) if (!ls.promises.has(p)) sendPrepare(sp, p);
+  if (sp.phase !== "accept") return;
   const ss = sp.log.stopSign;
-  if (sp.phase !== "accept" || !ss) return;
+  if (!ss) {
+    probeStalledFollowers(sp);
+    return;
+  }
   const decided = sp.log.isStopSignDecided();
   for (const f of sp.cfg.peers) {
     if (!ls.meta(f)) continue;

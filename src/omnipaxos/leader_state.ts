@@ -28,6 +28,8 @@ export class LeaderState<T> {
   readonly seqs = new Map<NodeId, SequenceNumber>();
   /** The newest unsent accept-phase message per follower, extended in place until the outbox drains. */
   readonly pending = new Map<NodeId, AcceptDecide<T> | Decide>();
+  /** Per follower, what the last resend period saw (see probeStalledFollowers). */
+  readonly probes = new Map<NodeId, { acc: number; decided: number }>();
 
   readonly n: Ballot;
 

@@ -15,6 +15,7 @@ import { parsePeerAddr, PaxosTransport } from "../net/transport.ts";
 import {
   type LogEntry,
   MemoryStorage,
+  type Message,
   type NodeId,
   NotLeaderError,
   type OmniPaxosStatus,
@@ -36,6 +37,7 @@ import {
 import type { Consistency } from "./consistency.ts";
 import { NodeError } from "./errors.ts";
 import { Replica, type SyncableStorage } from "./replica.ts";
+import { type HttpApi, startHttpApi } from "./http/server.ts";
 import { PendingRequests } from "./pending.ts";
 
 export type StatementInput = string | Statement;
@@ -61,9 +63,19 @@ export interface ChiselStoreOptions {
   electionTicks?: number;
   /** Snapshot the database and trim the log every this many applied entries. Default 10,000. */
   snapshotEntries?: number;
+  /**
+   * Serve the rqlite-compatible HTTP API on "host:port" (port 0: any free port). Binds 127.0.0.1 when only
+   * a port is given. See docs/http-api.md.
+   */
+  http?: string;
   /** Deadline of one execute/query call. Default 10 s. */
   requestTimeoutMs?: number;
   log?: NetLogger;
+  /**
+   * Fault injection for tests and chaos runs: consensus messages for which this returns false are dropped
+   * instead of sent (the protocol treats them as lost).
+   */
+  sendFilter?: (msg: Message<Uint8Array>) => boolean;
 }
 
 /** What `status()` reports. */
@@ -97,6 +109,8 @@ export interface MemberView {
   decidedIdx?: number;
   /** Members this member has a session with: a row of the connectivity matrix. */
   connected?: NodeId[];
+  /** Its libp2p multiaddrs. */
+  addrs?: string[];
   error?: string;
 }
 
@@ -104,6 +118,33 @@ function normalize(input: StatementInput | StatementInput[]): Statement[] {
   const list = Array.isArray(input) ? input : [input];
   if (list.length === 0) throw new NodeError("bad-request", "no statements");
   return list.map((s) => (typeof s === "string" ? { sql: s } : s));
+}
+
+/** "host:port", ":port" or "port" (host defaults to 127.0.0.1). */
+export function parseHostPort(s: string): { host: string; port: number } {
+  const i = s.lastIndexOf(":");
+  const host = i > 0 ? s.slice(0, i).replace(/^\[(.*)\]$/, "$1") : "127.0.0.1";
+  const port = Number(i >= 0 ? s.slice(i + 1) : s);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new NodeError("bad-request", `bad HTTP address "${s}": expected host:port`);
+  }
+  return { host, port };
+}
+
+/** Settle with `p`, or reject with a timeout NodeError at `deadline`. */
+async function withDeadline<T>(p: Promise<T>, deadline: number, leader?: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new NodeError("timeout", "no quorum confirmed the request before its deadline", leader)),
+      Math.max(1, deadline - Date.now()),
+    );
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function sleep(ms: number): Promise<void> {
@@ -124,6 +165,7 @@ export class ChiselStore {
   #seq = 0;
   #stopped = false;
   #httpUrl: string | undefined;
+  #http: HttpApi | undefined;
 
   private constructor(
     o: ChiselStoreOptions,
@@ -154,7 +196,9 @@ export class ChiselStore {
       },
       storage: parts.storage,
       tickMs: o.tickMs ?? 10,
-      send: (m) => this.#transport?.send(m),
+      send: (m) => {
+        if (!o.sendFilter || o.sendFilter(m)) this.#transport?.send(m);
+      },
       apply: (entries) => this.#apply(entries),
       onLeaderChange: (l) => {
         this.#log("info", `leader is now ${l ?? "unknown"}${l === this.peerId ? " (this node)" : ""}`);
@@ -222,6 +266,10 @@ export class ChiselStore {
       });
     }
     this.#replica.start();
+    if (this.#o.http !== undefined) {
+      const { host, port } = parseHostPort(this.#o.http);
+      this.#http = await startHttpApi(this, { host, port });
+    }
     this.#log(
       "info",
       `node ${this.peerId} started: ${this.members.length} member(s), data ${dataDir ?? "in memory"}`,
@@ -232,6 +280,7 @@ export class ChiselStore {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    await this.#http?.close();
     this.#pending.failAll(new NodeError("stopped", "node stopped"));
     await this.#replica.stop();
     await this.#transport?.stop();
@@ -281,6 +330,7 @@ export class ChiselStore {
       appliedIdx: st.appliedIdx,
       decidedIdx: st.consensus.decidedIdx,
       connected: st.connected,
+      addrs: st.multiaddrs,
     };
   }
 
@@ -338,7 +388,7 @@ export class ChiselStore {
    */
   async query(
     statements: StatementInput | StatementInput[],
-    opts: { consistency?: Consistency; timeoutMs?: number } = {},
+    opts: { consistency?: Consistency; timeoutMs?: number; timings?: boolean } = {},
   ): Promise<StatementResult[]> {
     const stmts = this.#validated(statements);
     const level = opts.consistency ?? "weak";
@@ -353,10 +403,11 @@ export class ChiselStore {
           seed: 0n,
         },
         deadline,
+        false,
       );
       return r.results;
     }
-    if (level === "none") return this.#store.query(stmts);
+    if (level === "none") return this.#store.query(stmts, { timings: opts.timings ?? false });
     return (await this.#atLeader(deadline, () => this.#leaderRead(stmts, level), {
       op: "query",
       consistency: level,
@@ -382,13 +433,16 @@ export class ChiselStore {
     return stmts;
   }
 
-  /** Propose through the leader (here or remote), then wait until this node applied it. */
-  async #throughLog(command: Command, deadline: number): Promise<CommandResult> {
-    const result = await this.#atLeader(deadline, () => this.#proposeHere(command, deadline), {
-      op: "execute",
-      command,
-    });
-    await this.#waitAppliedBy(result.index + 1, deadline);
+  /**
+   * Propose through the leader (here or remote). Writes then wait until this node applied them too, so
+   * the caller reads its own writes here; a strong read returns the leader's answer as it is.
+   */
+  async #throughLog(command: Command, deadline: number, waitLocal = true): Promise<CommandResult> {
+    const request: ClientRequest = waitLocal
+      ? { op: "execute", command }
+      : { op: "query", consistency: "strong", command };
+    const result = await this.#atLeader(deadline, () => this.#proposeHere(command, deadline), request);
+    if (waitLocal) await this.#waitAppliedBy(result.index + 1, deadline);
     return result;
   }
 
@@ -405,7 +459,7 @@ export class ChiselStore {
     while (Date.now() < deadline && !this.#stopped) {
       const leader = this.leader;
       try {
-        if (leader === this.peerId && this.isLeader()) return await local();
+        if (leader === this.peerId && this.isLeader()) return await withDeadline(local(), deadline, leader);
         if (leader && leader !== this.peerId && this.#transport) {
           return await this.#forward(leader, request, deadline);
         }
@@ -503,18 +557,10 @@ export class ChiselStore {
   }
 
   async #waitAppliedBy(idx: number, deadline: number): Promise<void> {
-    const left = deadline - Date.now();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new NodeError("timeout", `decided at ${idx - 1} but not yet applied on this node`)),
-        Math.max(1, left),
-      );
-    });
     try {
-      await Promise.race([this.#replica.waitApplied(idx), timeout]);
-    } finally {
-      clearTimeout(timer);
+      await withDeadline(this.#replica.waitApplied(idx), deadline);
+    } catch {
+      throw new NodeError("timeout", `decided at ${idx - 1} but not yet applied on this node`, this.leader);
     }
   }
 

@@ -186,3 +186,17 @@ test("a follower that missed both the AcceptStopSign and its Decide is repaired 
   assert.equal(tap.dropped.length, 2);
   assert.equal(c.node(f).getDecidedIdx(), 4);
 });
+
+test("a lost tail with no later traffic: the leader's resend-period probe exposes the gap", () => {
+  const { c, tap, leader, f } = tappedTrio();
+  const values = trickle(c, leader, 0, 5);
+  // The last AcceptDecides and Decides to f are lost, and then the clients go quiet: no later message
+  // would ever reveal the gap to f, and no reconnect is signalled.
+  tap.drop = (m) => (m.type === "AcceptDecide" || m.type === "Decide") && m.to === f;
+  values.push(...proposeRange(c, leader, 5, 3));
+  c.tick();
+  tap.drop = undefined;
+  waitDecided(c, 8, live(c), 4 * 5); // within four resend periods
+  assert.ok(c.node(f).status().counters.sessionGaps >= 1, "the probe revealed the gap");
+  assertDecidedLogs(c, values);
+});

@@ -104,3 +104,22 @@ test("cluster status: every member reports itself over libp2p; a stopped member 
     await c.stop();
   }
 });
+
+test("ChiselStore.start({ http }) serves the HTTP API and stop() closes it", async () => {
+  const node = await ChiselStore.start({ memory: true, tickMs: 5, electionTicks: 4, http: "127.0.0.1:0" });
+  let url: string | undefined;
+  try {
+    url = node.status().httpUrl;
+    assert.ok(url?.startsWith("http://127.0.0.1:"));
+    await waitFor(() => node.isLeader(), 5_000, "leader");
+    const res = await fetch(`${url}/db/execute`, {
+      method: "POST",
+      body: JSON.stringify(["CREATE TABLE t(a)"]),
+    });
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+  } finally {
+    await node.stop();
+  }
+  await assert.rejects(fetch(`${url}/status`));
+});
