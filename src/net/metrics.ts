@@ -16,6 +16,8 @@ export interface NetMetrics {
   sessions: number;
   /** Failed dial attempts (retried with backoff). */
   dialFailures: number;
+  /** Messages too large for one frame, sent as fragments (snapshots). */
+  fragmentedMessages: number;
 }
 
 export function newMetrics(): NetMetrics {
@@ -30,5 +32,6 @@ export function newMetrics(): NetMetrics {
     refusedPeers: 0,
     sessions: 0,
     dialFailures: 0,
+    fragmentedMessages: 0,
   };
 }

@@ -6,8 +6,10 @@
  */
 import type { Connection, Stream } from "@libp2p/interface";
 import { LengthPrefixedDecoder } from "@libp2p/utils";
+import type { Uint8ArrayList } from "uint8arraylist";
 import type { Message } from "../omnipaxos/messages.ts";
 import { CodecError, decodeMessage } from "./codec.ts";
+import { isFragment, Reassembler } from "./fragment.ts";
 import type { MemberGate } from "./gater.ts";
 import type { NetLogger } from "./log.ts";
 import type { NetMetrics } from "./metrics.ts";
@@ -18,6 +20,8 @@ export interface InboundOptions {
   metrics: NetMetrics;
   log: NetLogger;
   maxFrameBytes: number;
+  /** Largest message reassembled from fragments. */
+  maxMessageBytes: number;
   onMessage: (msg: Message<Uint8Array>) => void;
 }
 
@@ -68,8 +72,15 @@ export class InboundStreams {
   async #read(stream: Stream, remote: string): Promise<void> {
     const max = this.#o.maxFrameBytes;
     const decoder = new LengthPrefixedDecoder({ maxDataLength: max, maxBufferSize: max + 16 });
+    const reassembler = new Reassembler(this.#o.maxMessageBytes);
     for await (const chunk of stream) {
-      for (const frame of decoder.decode(chunk)) {
+      for (const raw of decoder.decode(chunk)) {
+        let frame: Uint8Array | Uint8ArrayList = raw;
+        if (isFragment(raw.subarray(0, 2))) {
+          const whole = reassembler.accept(raw.subarray());
+          if (!whole) continue;
+          frame = whole;
+        }
         // Membership may have changed since the stream opened (reconfiguration).
         if (!this.#o.gate.isMember(remote)) throw new CodecError("peer is no longer a member");
         const msg = decodeMessage(frame, remote, this.#o.localId);

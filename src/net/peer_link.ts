@@ -77,11 +77,20 @@ export class PeerLink {
 
   /** Queues a frame; false if it was dropped (no session, or queue full), which is counted. */
   send(frame: Uint8Array): boolean {
+    return this.#enqueue(() => this.#queue.push(frame));
+  }
+
+  /** Queues the fragments of one large message, all or none (see PeerQueue.pushAll). */
+  sendAll(frames: readonly Uint8Array[], maxGroupBytes: number): boolean {
+    return this.#enqueue(() => this.#queue.pushAll(frames, maxGroupBytes));
+  }
+
+  #enqueue(push: () => boolean): boolean {
     if (!this.#stream) {
       this.#o.metrics.droppedNoSession++;
       return false;
     }
-    if (!this.#queue.push(frame)) {
+    if (!push()) {
       this.#o.metrics.droppedQueueFull++;
       return false;
     }

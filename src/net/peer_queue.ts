@@ -40,6 +40,22 @@ export class PeerQueue {
     return true;
   }
 
+  /**
+   * Queues the fragments of one large message, all or none. A group may take the queue past `maxBytes`
+   * (a snapshot cannot be dropped and recovered like a small frame) but only while the queue is within
+   * its limit, so at most one oversized group is waiting at a time; `maxGroupBytes` caps the group.
+   */
+  pushAll(frames: readonly Uint8Array[], maxGroupBytes: number): boolean {
+    let total = 0;
+    for (const f of frames) total += f.byteLength;
+    const fits = this.#bytes + total <= this.#maxBytes &&
+      this.#frames.length + frames.length <= this.#maxFrames;
+    if (!fits && (this.#bytes > this.#maxBytes || total > maxGroupBytes)) return false;
+    for (const f of frames) this.#frames.push(f);
+    this.#bytes += total;
+    return true;
+  }
+
   /** Removes and returns frames from the head, at least one, until about `maxBytes` are taken. */
   take(maxBytes: number): Uint8Array[] {
     let n = 0;

@@ -17,7 +17,8 @@ import { type NetMetrics, newMetrics } from "./metrics.ts";
 import { InboundStreams } from "./paxos_protocol.ts";
 import { PeerLink } from "./peer_link.ts";
 import type { PeerQueueLimits } from "./peer_queue.ts";
-import { DEFAULT_MAX_FRAME_BYTES, PAXOS_PROTOCOL } from "./protocol.ts";
+import { DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_MESSAGE_BYTES, PAXOS_PROTOCOL } from "./protocol.ts";
+import { DEFAULT_CHUNK_BYTES, splitFrame } from "./fragment.ts";
 
 export interface PaxosTransportOptions {
   privateKey: PrivateKey;
@@ -37,8 +38,12 @@ export interface PaxosTransportOptions {
   relayVia?: string;
   /** DCUtR + AutoNAT (default true). */
   natServices?: boolean;
-  /** Default 16 MiB. */
+  /** Largest single frame. Default 16 MiB. */
   maxFrameBytes?: number;
+  /** Messages larger than this travel as fragments of this size. Default 1 MiB. */
+  chunkBytes?: number;
+  /** Largest message reassembled from fragments (a snapshot). Default 512 MiB. */
+  maxMessageBytes?: number;
   queue?: PeerQueueLimits;
   backoff?: BackoffOptions;
   dialTimeoutMs?: number;
@@ -77,6 +82,7 @@ export class PaxosTransport {
   readonly #metrics = newMetrics();
   readonly #gate: MemberGate;
   readonly #links = new Map<string, PeerLink>();
+  #fragmentId = 0;
   /** Members we hold an address for: only those are dialled unprompted. */
   readonly #addressed = new Set<string>();
   /** Addresses given before start(). */
@@ -123,6 +129,7 @@ export class PaxosTransport {
       metrics: this.#metrics,
       log: this.#log,
       maxFrameBytes: this.#o.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+      maxMessageBytes: this.#o.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
       onMessage: (m) => this.onMessage(m),
     });
     await node.handle(PAXOS_PROTOCOL, this.#inbound.handle, {
@@ -164,7 +171,13 @@ export class PaxosTransport {
       this.#log("error", `cannot encode ${msg.type} for ${msg.to}: ${(err as Error).message}`);
       return false;
     }
-    return link.send(frame);
+    const chunk = this.#o.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+    if (frame.byteLength <= chunk) return link.send(frame);
+    this.#metrics.fragmentedMessages++;
+    return link.sendAll(
+      splitFrame(frame, ++this.#fragmentId, chunk),
+      this.#o.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+    );
   }
 
   /**

@@ -229,10 +229,21 @@ export function handleNotAccepted<T>(sp: SequencePaxos<T>, m: NotAccepted): void
 export function handlePrepareReq<T>(sp: SequencePaxos<T>, m: PrepareReq): void {
   const ls = sp.leaderState;
   if (!ls || sp.role !== "leader" || compareBallots(m.n, ls.n) > 0) return;
-  ls.promises.delete(m.from);
-  ls.syncs.delete(m.from);
-  ls.pending.delete(m.from);
-  sendPrepare(sp, m.from);
+  reprepare(sp, m.from);
+}
+
+/**
+ * Forget what we knew of `pid`'s log and Prepare it again: after it asked (PrepareReq), or when a new
+ * session with it began — it may have restarted, even with an empty disk, and the old session's
+ * messages may be lost, so our picture of its log can no longer be trusted.
+ */
+export function reprepare<T>(sp: SequencePaxos<T>, pid: NodeId): void {
+  const ls = sp.leaderState;
+  if (!ls || sp.role !== "leader") return;
+  ls.promises.delete(pid);
+  ls.syncs.delete(pid);
+  ls.pending.delete(pid);
+  sendPrepare(sp, pid);
 }
 
 /**

@@ -374,9 +374,16 @@ export class SequencePaxos<T> {
 
   // ---- sessions ----
 
-  /** A link to `pid` was re-established (or a gap was found): resync with our leader through a new Prepare. */
+  /**
+   * A session with `pid` began (or a gap was found): a follower resyncs with its leader through a
+   * PrepareReq; a leader re-prepares that follower.
+   */
   reconnected(pid: NodeId): void {
-    if (pid === this.cfg.pid || this.role !== "follower") return;
+    if (pid === this.cfg.pid) return;
+    if (this.role === "leader") {
+      leader.reprepare(this, pid);
+      return;
+    }
     if (pid !== this.currentLeader()) return;
     this.phase = "recover";
     this.send({ type: "PrepareReq", to: pid, n: this.log.promise });

@@ -10,6 +10,7 @@ import { peerIdFromPrivateKey, peerIdFromString } from "@libp2p/peer-id";
 import type { PrivateKey } from "@libp2p/interface";
 import { loadOrCreateIdentity } from "../net/identity.ts";
 import { type NetLogger, silentLogger } from "../net/log.ts";
+import type { NetMetrics } from "../net/metrics.ts";
 import { callRpc, serveRpc } from "../net/rpc.ts";
 import { parsePeerAddr, PaxosTransport } from "../net/transport.ts";
 import {
@@ -92,6 +93,8 @@ export interface NodeStatus {
   dataDir: string | undefined;
   /** The HTTP API's URL, once one is advertised. */
   httpUrl: string | undefined;
+  /** Transport counters (absent on a node without networking). */
+  net?: NetMetrics;
 }
 
 const MAX_RPC_BYTES = 64 << 20;
@@ -312,6 +315,7 @@ export class ChiselStore {
       multiaddrs: this.multiaddrs(),
       dataDir: this.#o.memory ? undefined : (this.#o.dataDir ?? "./data"),
       httpUrl: this.#httpUrl,
+      ...(this.#transport ? { net: this.#transport.metrics() } : {}),
     };
   }
 

@@ -4,7 +4,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { compareBallots } from "../../mod.ts";
+import { compareBallots, MemoryStorage } from "../../mod.ts";
 import type { SimCluster } from "../sim/cluster.ts";
 import {
   assertDecidedLogs,
@@ -85,5 +85,23 @@ test("recovery: a restarted ex-leader never reuses its old ballot, even when it 
   }
   values.push(...proposeRange(c, "n3", 10, 5));
   waitDecided(c, 15);
+  assertDecidedLogs(c, values);
+});
+
+test("recovery: a member back with an empty disk is re-prepared when its session opens, with no new writes", () => {
+  const c = prioritized(3); // n3 leads; n1 cannot outbid it, so only the leader can bring it back
+  const leader = electLeader(c);
+  assert.equal(leader, "n3");
+  const f = "n1";
+  const values = proposeRange(c, leader, 0, 20);
+  waitDecided(c, 20);
+  c.ticks(3 * 5); // idle for a few resend periods: no probe is due any more
+  // The leader still holds f's old promise and accepted index; f comes back with nothing.
+  c.crash(f);
+  c.storages.set(f, new MemoryStorage<number>());
+  c.checker.forget(f);
+  c.start(f);
+  c.link(leader, f); // the transport reports the new session at both ends
+  waitDecided(c, 20, live(c), 50);
   assertDecidedLogs(c, values);
 });

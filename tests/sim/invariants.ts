@@ -28,6 +28,12 @@ export class SafetyChecker<T> {
     this.#key = key;
   }
 
+  /** `pid` lost its disk: it starts over, so its own history no longer binds it (the chosen log still does). */
+  forget(pid: string): void {
+    this.#decidedIdx.delete(pid);
+    this.#promise.delete(pid);
+  }
+
   propose(v: T): void {
     this.proposed.add(v);
   }
