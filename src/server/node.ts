@@ -22,7 +22,13 @@ import {
   type OmniPaxosStatus,
 } from "../omnipaxos/mod.ts";
 import { FileStorage, type FsyncMode } from "../storage/mod.ts";
-import { type Command, encodeCommand, type RequestId, type Statement } from "../store/command.ts";
+import {
+  type Command,
+  encodeCommand,
+  type Params,
+  type RequestId,
+  type Statement,
+} from "../store/command.ts";
 import { randomSeed } from "../store/determinism.ts";
 import type { CommandResult, StatementResult } from "../store/results.ts";
 import { type Checksum, SqlStateMachine } from "../store/state_machine.ts";
@@ -42,6 +48,47 @@ import { type HttpApi, startHttpApi } from "./http/server.ts";
 import { PendingRequests } from "./pending.ts";
 
 export type StatementInput = string | Statement;
+
+/** Options of `execute`. */
+export interface ExecuteOptions {
+  /** Run all statements as one atomic transaction. */
+  transaction?: boolean;
+  /** Set it to retry a write safely: a request id is applied once, a retry gets the first result. */
+  requestId?: RequestId;
+  /** Deadline of the call (default `requestTimeoutMs`). */
+  timeoutMs?: number;
+}
+
+/** Options of `query`. */
+export interface QueryOptions {
+  /** Default "weak". */
+  consistency?: Consistency;
+  timeoutMs?: number;
+  /** Add per-statement `timeMs` (local reads). */
+  timings?: boolean;
+}
+
+const EXECUTE_OPTION_KEYS = ["transaction", "requestId", "timeoutMs"];
+const QUERY_OPTION_KEYS = ["consistency", "timeoutMs", "timings"];
+
+/**
+ * Sorts out the two call shapes: (sql, params?, options?) and (statements, options?). After a SQL string,
+ * an object whose keys are all option names is taken as options (so `query(sql, { consistency })` works);
+ * any other object is named parameters.
+ */
+function statementArgs<O>(
+  first: StatementInput | StatementInput[],
+  second: Params | O | undefined,
+  third: O | undefined,
+  optionKeys: readonly string[],
+): [StatementInput | StatementInput[], O] {
+  if (typeof first !== "string") return [first, (second ?? {}) as O];
+  if (second === undefined) return [first, third ?? ({} as O)];
+  const keys = Array.isArray(second) ? [] : Object.keys(second as object);
+  const looksLikeOptions = keys.length > 0 && keys.every((k) => optionKeys.includes(k));
+  if (looksLikeOptions && third === undefined) return [first, second as O];
+  return [{ sql: first, params: second as Params }, third ?? ({} as O)];
+}
 
 export interface ChiselStoreOptions {
   /** Where the identity key, the log and snapshots live. Default "./data". Ignored with `memory`. */
@@ -368,14 +415,22 @@ export class ChiselStore {
 
   /**
    * Run statements through the log (writes, or reads that must see everything). Resolves with the
-   * command's result once it is decided and applied on this node.
-   * @throws NodeError: bad-request (invalid SQL, refused statement), timeout, no-leader, stopped.
+   * command's result once it is decided and applied on this node (read-your-writes here).
+   *
+   * `execute(sql, params?, options?)` runs one statement with positional (`?`) or named (`:name`)
+   * parameters; `execute(statements, options?)` runs several (strings or `{ sql, params }`), as one atomic
+   * transaction with `{ transaction: true }`. SQL errors are per-statement results, not exceptions.
+   * @throws NodeError: bad-request (refused statement), timeout, no-leader, stopped.
    */
+  async execute(sql: string, params?: Params, opts?: ExecuteOptions): Promise<CommandResult>;
+  async execute(statements: StatementInput | StatementInput[], opts?: ExecuteOptions): Promise<CommandResult>;
   async execute(
-    statements: StatementInput | StatementInput[],
-    opts: { transaction?: boolean; requestId?: RequestId; timeoutMs?: number } = {},
+    first: StatementInput | StatementInput[],
+    second?: Params | ExecuteOptions,
+    third?: ExecuteOptions,
   ): Promise<CommandResult> {
-    const stmts = this.#validated(statements);
+    const [input, opts] = statementArgs<ExecuteOptions>(first, second, third, EXECUTE_OPTION_KEYS);
+    const stmts = this.#validated(input);
     const command: Command = {
       requestId: opts.requestId ?? { clientId: this.#clientId, seq: ++this.#seq },
       statements: stmts,
@@ -387,14 +442,19 @@ export class ChiselStore {
   }
 
   /**
-   * Read statements at a consistency level (default "weak"). Writes are refused outside "strong".
+   * Read at a consistency level (default "weak"): `query(sql, params?, options?)` or
+   * `query(statements, options?)`. Writes are refused outside "strong".
    * @throws NodeError
    */
+  async query(sql: string, params?: Params, opts?: QueryOptions): Promise<StatementResult[]>;
+  async query(statements: StatementInput | StatementInput[], opts?: QueryOptions): Promise<StatementResult[]>;
   async query(
-    statements: StatementInput | StatementInput[],
-    opts: { consistency?: Consistency; timeoutMs?: number; timings?: boolean } = {},
+    first: StatementInput | StatementInput[],
+    second?: Params | QueryOptions,
+    third?: QueryOptions,
   ): Promise<StatementResult[]> {
-    const stmts = this.#validated(statements);
+    const [input, opts] = statementArgs<QueryOptions>(first, second, third, QUERY_OPTION_KEYS);
+    const stmts = this.#validated(input);
     const level = opts.consistency ?? "weak";
     const deadline = Date.now() + (opts.timeoutMs ?? this.#timeout());
     if (level === "strong") {

@@ -123,3 +123,24 @@ test("ChiselStore.start({ http }) serves the HTTP API and stop() closes it", asy
   }
   await assert.rejects(fetch(`${url}/status`));
 });
+
+test("execute/query call shapes: (sql, params, options) and (statements, options)", async () => {
+  const node = await ChiselStore.start({ memory: true, tickMs: 5, electionTicks: 4 });
+  try {
+    await node.execute("CREATE TABLE t(a INTEGER, b TEXT)");
+    await node.execute("INSERT INTO t(a, b) VALUES (?, ?)", [1, "x"]);
+    await node.execute("INSERT INTO t(a, b) VALUES (:a, :b)", { a: 2, b: "y" });
+    const tx = await node.execute(["INSERT INTO t(a) VALUES (3)", "INSERT INTO nope VALUES (1)"], {
+      transaction: true,
+    });
+    assert.ok(tx.rolledBack);
+    const [r] = await node.query("SELECT a, b FROM t WHERE a >= ? ORDER BY a", [1], {
+      consistency: "linearizable",
+    });
+    assert.deepEqual(r.values, [[1, "x"], [2, "y"]]);
+    const [s] = await node.query("SELECT count(*) FROM t", { consistency: "strong" });
+    assert.deepEqual(s.values, [[2]]);
+  } finally {
+    await node.stop();
+  }
+});
