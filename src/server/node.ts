@@ -4,22 +4,26 @@
  * a follower forwards to the leader over /chiselstore/client/1.0.0 and returns once its own state has
  * applied the result (read-your-writes on the node you asked). No call hangs: each has a deadline.
  */
-import { join } from "node:path";
 import { generateKeyPair } from "@libp2p/crypto/keys";
 import { peerIdFromPrivateKey, peerIdFromString } from "@libp2p/peer-id";
 import type { PrivateKey } from "@libp2p/interface";
 import { loadOrCreateIdentity } from "../net/identity.ts";
 import { type NetLogger, silentLogger } from "../net/log.ts";
+import type { ClientPolicy } from "../net/gater.ts";
 import type { NetMetrics } from "../net/metrics.ts";
 import { callRpc, serveRpc } from "../net/rpc.ts";
 import { parsePeerAddr, PaxosTransport } from "../net/transport.ts";
+import { multiaddr } from "@multiformats/multiaddr";
 import {
+  continueLogOps,
   type LogEntry,
   MemoryStorage,
   type Message,
   type NodeId,
   NotLeaderError,
   type OmniPaxosStatus,
+  PendingReconfigError,
+  type StopSign,
 } from "../omnipaxos/mod.ts";
 import { FileStorage, type FsyncMode } from "../storage/mod.ts";
 import {
@@ -46,8 +50,24 @@ import { NodeError } from "./errors.ts";
 import { Replica, type SyncableStorage } from "./replica.ts";
 import { type HttpApi, startHttpApi } from "./http/server.ts";
 import { PendingRequests } from "./pending.ts";
+import {
+  ADMIN_PROTOCOL,
+  type AdminRequest,
+  decodeAdminRequest,
+  decodeAdminResponse,
+  encodeAdmin,
+} from "./admin_protocol.ts";
+import {
+  type ClusterConfig,
+  decodeAddrs,
+  encodeAddrs,
+  loadClusterConfig,
+  logDirFor,
+  saveClusterConfig,
+} from "./cluster_config.ts";
+import { statementArgs, type StatementInput } from "./call_args.ts";
 
-export type StatementInput = string | Statement;
+export type { StatementInput };
 
 /** Options of `execute`. */
 export interface ExecuteOptions {
@@ -70,25 +90,6 @@ export interface QueryOptions {
 
 const EXECUTE_OPTION_KEYS = ["transaction", "requestId", "timeoutMs"];
 const QUERY_OPTION_KEYS = ["consistency", "timeoutMs", "timings"];
-
-/**
- * Sorts out the two call shapes: (sql, params?, options?) and (statements, options?). After a SQL string,
- * an object whose keys are all option names is taken as options (so `query(sql, { consistency })` works);
- * any other object is named parameters.
- */
-function statementArgs<O>(
-  first: StatementInput | StatementInput[],
-  second: Params | O | undefined,
-  third: O | undefined,
-  optionKeys: readonly string[],
-): [StatementInput | StatementInput[], O] {
-  if (typeof first !== "string") return [first, (second ?? {}) as O];
-  if (second === undefined) return [first, third ?? ({} as O)];
-  const keys = Array.isArray(second) ? [] : Object.keys(second as object);
-  const looksLikeOptions = keys.length > 0 && keys.every((k) => optionKeys.includes(k));
-  if (looksLikeOptions && third === undefined) return [first, second as O];
-  return [{ sql: first, params: second as Params }, third ?? ({} as O)];
-}
 
 export interface ChiselStoreOptions {
   /** Where the identity key, the log and snapshots live. Default "./data". Ignored with `memory`. */
@@ -116,8 +117,21 @@ export interface ChiselStoreOptions {
    * a port is given. See docs/http-api.md.
    */
   http?: string;
+  /**
+   * Join a running cluster through this member (multiaddr ending in /p2p/<peerId>): the node waits until
+   * an operator adds it (`chiselstore join <this node's address>`, or `addMember` on any member), then
+   * fetches its configuration and the database and starts. Ignored once the node has a configuration.
+   */
+  join?: string;
   /** Deadline of one execute/query call. Default 10 s. */
   requestTimeoutMs?: number;
+  /**
+   * Who besides members may connect over libp2p to use /chiselstore/client/1.0.0 and
+   * /chiselstore/status/1.0.0 (`connect()` / P2pClient): "members" (default: nobody else), "any" (every peer;
+   * there is no other authentication, so only on a trusted network), or a list of allowed client peer IDs.
+   * Clients can never speak the paxos protocol.
+   */
+  clients?: ClientPolicy;
   log?: NetLogger;
   /**
    * Fault injection for tests and chaos runs: consensus messages for which this returns false are dropped
@@ -145,6 +159,12 @@ export interface NodeStatus {
 }
 
 const MAX_RPC_BYTES = 64 << 20;
+/** Largest configuration + database a joining node accepts from a member. */
+const MAX_JOIN_BYTES = 1 << 30;
+/** How long the previous configuration's replica keeps answering after a membership change. */
+const RETIRE_AFTER_MS = 10_000;
+
+type ClosableStorage = SyncableStorage<Uint8Array> & { close?(): Promise<void> };
 /** Members ask each other for their status (JSON) to build cluster views: /nodes, the dashboard. */
 export const STATUS_PROTOCOL = "/chiselstore/status/1.0.0";
 
@@ -203,12 +223,18 @@ function sleep(ms: number): Promise<void> {
 
 export class ChiselStore {
   readonly peerId: string;
-  readonly members: NodeId[];
   readonly #o: ChiselStoreOptions;
   readonly #store: SqlStateMachine;
-  readonly #storage: SyncableStorage<Uint8Array> & { close?(): Promise<void> };
+  #storage!: ClosableStorage;
   readonly #transport: PaxosTransport | undefined;
-  readonly #replica: Replica<Uint8Array>;
+  #replica!: Replica<Uint8Array>;
+  #config: ClusterConfig;
+  /** The previous configuration's replica, kept a while to answer stragglers after a membership change. */
+  #retiring: { replica: Replica<Uint8Array>; storage: ClosableStorage; configId: number } | undefined;
+  /** This node was removed from the cluster: it serves nothing any more. */
+  #removed = false;
+  #transition: Promise<void> | undefined;
+  readonly #dataDir: string | undefined;
   readonly #pending = new PendingRequests();
   readonly #log: NetLogger;
   readonly #clientId: string;
@@ -221,30 +247,46 @@ export class ChiselStore {
     o: ChiselStoreOptions,
     parts: {
       peerId: string;
-      members: NodeId[];
+      config: ClusterConfig;
       store: SqlStateMachine;
-      storage: SyncableStorage<Uint8Array> & { close?(): Promise<void> };
       transport: PaxosTransport | undefined;
+      dataDir: string | undefined;
     },
   ) {
     this.#o = o;
     this.peerId = parts.peerId;
-    this.members = parts.members;
+    this.#config = parts.config;
     this.#store = parts.store;
-    this.#storage = parts.storage;
     this.#transport = parts.transport;
+    this.#dataDir = parts.dataDir;
     this.#log = o.log ?? silentLogger;
     // A fresh client id per process: request ids stay globally unique across restarts.
     this.#clientId = `${parts.peerId.slice(-12)}-${randomSeed().toString(36)}`;
-    this.#replica = new Replica<Uint8Array>({
+  }
+
+  /** Members of the configuration this node runs. */
+  get members(): NodeId[] {
+    return [...this.#config.members];
+  }
+
+  /** The configuration this node runs (id, members, first log index, addresses). */
+  get configuration(): ClusterConfig {
+    return structuredClone(this.#config);
+  }
+
+  #makeReplica(config: ClusterConfig, storage: ClosableStorage, appliedIdx: number): Replica<Uint8Array> {
+    const o = this.#o;
+    return new Replica<Uint8Array>({
       config: {
-        pid: parts.peerId,
-        nodes: parts.members,
+        pid: this.peerId,
+        nodes: config.members,
+        configurationId: config.configId,
         electionTicks: o.electionTicks ?? 30,
         resendTicks: 2 * (o.electionTicks ?? 30),
-        snapshotter: parts.store.snapshotter(),
+        snapshotter: this.#store.snapshotter(),
       },
-      storage: parts.storage,
+      storage,
+      appliedIdx,
       tickMs: o.tickMs ?? 10,
       send: (m) => {
         if (!o.sendFilter || o.sendFilter(m)) this.#transport?.send(m);
@@ -257,6 +299,16 @@ export class ChiselStore {
       },
       onFatal: (e) => this.#log("error", `consensus stopped: ${(e as Error)?.stack ?? e}`),
     });
+  }
+
+  static async #openStorage(
+    dataDir: string | undefined,
+    configId: number,
+    o: ChiselStoreOptions,
+  ): Promise<ClosableStorage> {
+    return dataDir
+      ? await FileStorage.open(logDirFor(dataDir, configId), { fsync: o.fsync ?? "always" })
+      : new MemoryStorage<Uint8Array>();
   }
 
   /** Start a node: load (or create) its identity and state, join its peers, begin electing. */
@@ -275,38 +327,53 @@ export class ChiselStore {
         throw new NodeError("bad-request", `bad peer address ${addr}: ${(e as Error).message}`);
       }
     }
-    const members = [...memberIds].sort();
-    const storage = dataDir
-      ? await FileStorage.open(join(dataDir, "raft-log"), { fsync: o.fsync ?? "always" })
-      : new MemoryStorage<Uint8Array>();
+    const saved = dataDir ? await loadClusterConfig(dataDir) : undefined;
+    const joining = !saved && o.join !== undefined;
+    const addrs: Record<NodeId, string[]> = {};
+    for (const addr of peers) (addrs[parsePeerAddr(addr).peer] ??= []).push(addr);
+    const config: ClusterConfig = saved ??
+      { configId: 1, members: joining ? [peerId] : [...memberIds].sort(), startIdx: 0, addrs };
+    const members = config.members;
     const store = await SqlStateMachine.open();
-    const networked = members.length > 1 || (o.listen?.length ?? 0) > 0 || o.relay === true;
+    const networked = members.length > 1 || joining || (o.listen?.length ?? 0) > 0 || o.relay === true;
     const transport = networked
       ? new PaxosTransport({
         privateKey,
         members,
         listen: o.listen ?? ["/ip4/127.0.0.1/tcp/0"],
-        peers,
+        peers: [...peers, ...Object.values(saved?.addrs ?? {}).flat()],
         ...(o.relay ? { relay: true } : {}),
         ...(o.relayVia ? { relayVia: o.relayVia } : {}),
+        ...(o.clients ? { clients: o.clients } : {}),
         log: o.log ?? silentLogger,
       })
       : undefined;
-    const node = new ChiselStore(o, { peerId, members, store, storage, transport });
-    await node.#start(dataDir);
+    const node = new ChiselStore(o, { peerId, config, store, transport, dataDir });
+    await node.#start(joining ? o.join : undefined);
     return node;
   }
 
-  async #start(dataDir: string | undefined): Promise<void> {
+  async #start(joinVia: string | undefined): Promise<void> {
     const t = this.#transport;
     if (t) {
-      t.onMessage = (m) => this.#replica.receive(m);
-      t.onSession = (p) => this.#replica.sessionStarted(p);
+      t.onMessage = (m) => {
+        if (m.configId === this.#config.configId) this.#replica?.receive(m);
+        else if (m.configId === this.#retiring?.configId) this.#retiring.replica.receive(m);
+      };
+      t.onSession = (p) => {
+        this.#replica?.sessionStarted(p);
+        this.#retiring?.replica.sessionStarted(p);
+      };
       await t.start();
+      await serveRpc(t.libp2p, {
+        protocol: ADMIN_PROTOCOL,
+        maxRequestBytes: 1 << 16,
+        handler: (req, remote) => this.#serveAdmin(req, remote),
+      });
       await serveRpc(t.libp2p, {
         protocol: CLIENT_PROTOCOL,
         maxRequestBytes: MAX_RPC_BYTES,
-        handler: (req) => this.#serve(req),
+        handler: (req, remote) => this.#serve(req, remote),
         onError: (remote, e) => this.#log("debug", `client stream from ${remote}: ${(e as Error)?.message}`),
       });
       await serveRpc(t.libp2p, {
@@ -315,14 +382,22 @@ export class ChiselStore {
         handler: () => Promise.resolve(new TextEncoder().encode(JSON.stringify(this.#ownView()))),
       });
     }
-    this.#replica.start();
+    if (joinVia) {
+      await this.#joinThrough(joinVia);
+    } else {
+      this.#storage = await ChiselStore.#openStorage(this.#dataDir, this.#config.configId, this.#o);
+      this.#replica = this.#makeReplica(this.#config, this.#storage, 0);
+      this.#replica.start();
+    }
     if (this.#o.http !== undefined) {
       const { host, port } = parseHostPort(this.#o.http);
       this.#http = await startHttpApi(this, { host, port });
     }
     this.#log(
       "info",
-      `node ${this.peerId} started: ${this.members.length} member(s), data ${dataDir ?? "in memory"}`,
+      `node ${this.peerId} started: configuration ${this.#config.configId} with ${this.#config.members.length} member(s), data ${
+        this.#dataDir ?? "in memory"
+      }`,
     );
   }
 
@@ -332,18 +407,20 @@ export class ChiselStore {
     this.#stopped = true;
     await this.#http?.close();
     this.#pending.failAll(new NodeError("stopped", "node stopped"));
-    await this.#replica.stop();
+    await this.#transition?.catch(() => {});
+    await this.#replica?.stop();
+    await this.#retire();
     await this.#transport?.stop();
-    await this.#storage.close?.();
+    await this.#storage?.close?.();
     this.#store.close();
   }
 
   get leader(): NodeId | undefined {
-    return this.#replica.leader;
+    return this.#removed ? undefined : this.#replica?.leader;
   }
 
   isLeader(): boolean {
-    return this.#replica.core.isLeader();
+    return !this.#removed && (this.#replica?.core.isLeader() ?? false);
   }
 
   multiaddrs(): string[] {
@@ -491,6 +568,7 @@ export class ChiselStore {
 
   #validated(input: StatementInput | StatementInput[]): Statement[] {
     if (this.#stopped) throw new NodeError("stopped", "node stopped");
+    if (this.#removed) throw new NodeError("not-member", "this node was removed from the cluster");
     const stmts = normalize(input);
     const invalid = checkStatements(stmts);
     if (invalid) throw new NodeError("bad-request", invalid.message);
@@ -571,10 +649,16 @@ export class ChiselStore {
     return res.result;
   }
 
-  /** The leader side of a forwarded request. Answers errors instead of throwing. */
-  async #serve(bytes: Uint8Array): Promise<Uint8Array> {
+  /**
+   * The leader side of a forwarded request, or a client's request (from a non-member, served like a local
+   * call: forwarded to the leader if need be). Answers errors instead of throwing.
+   */
+  async #serve(bytes: Uint8Array, remote: string): Promise<Uint8Array> {
     try {
       const req = decodeRequest(bytes);
+      if (!this.#transport?.isMember(remote)) {
+        return encodeResponse({ ok: true, result: await this.#serveClient(req) });
+      }
       const deadline = Date.now() + this.#timeout();
       if (!this.isLeader()) {
         throw new NodeError("not-leader", "this node is not the leader", this.leader);
@@ -593,6 +677,13 @@ export class ChiselStore {
     }
   }
 
+  async #serveClient(req: ClientRequest): Promise<CommandResult> {
+    const { statements, transaction, requestId } = req.command;
+    if (req.op === "execute") return await this.execute(statements, { transaction, requestId });
+    const results = await this.query(statements, { consistency: req.consistency });
+    return { index: this.#replica.appliedIdx, results };
+  }
+
   /** Leader: propose the command with this node's clock and a fresh seed; resolve when applied. */
   #proposeHere(command: Command, deadline: number): Promise<CommandResult> {
     const stamped: Command = { ...command, timestampMs: Date.now(), seed: randomSeed() };
@@ -602,6 +693,9 @@ export class ChiselStore {
     } catch (e) {
       this.#pending.cancel(command.requestId);
       if (e instanceof NotLeaderError) throw new NodeError("not-leader", e.message, e.leader);
+      if (e instanceof PendingReconfigError) {
+        throw new NodeError("reconfiguring", "a membership change is in progress", this.leader);
+      }
       throw new NodeError("internal", `cannot propose: ${(e as Error).message}`);
     }
     return done;
@@ -628,12 +722,253 @@ export class ChiselStore {
     }
   }
 
+  // ---- membership ----
+
+  /**
+   * Add the node at `addr` (its multiaddr, ending in /p2p/<peerId>) to the cluster: the leader proposes a
+   * stop sign with the new member set; resolves with the new configuration once this node runs it. The
+   * new node, started with `join` pointing at any member, then fetches the database and takes part.
+   * @throws NodeError: bad-request (bad address, already a member), reconfiguring, timeout, no-leader.
+   */
+  async addMember(addr: string, opts: { timeoutMs?: number } = {}): Promise<ClusterConfig> {
+    let peer: string;
+    try {
+      peer = peerIdFromString(parsePeerAddr(addr).peer).toString();
+    } catch (e) {
+      throw new NodeError("bad-request", `bad member address ${addr}: ${(e as Error).message}`);
+    }
+    if (this.#config.members.includes(peer)) {
+      throw new NodeError("bad-request", `${peer} is already a member`);
+    }
+    return await this.#reconfigure({ op: "join", addr }, opts.timeoutMs);
+  }
+
+  /**
+   * Remove member `id` (a peer ID) from the cluster through a stop sign; resolves with the new configuration.
+   * @throws NodeError: bad-request (not a member, last member), reconfiguring, timeout, no-leader.
+   */
+  async removeMember(id: string, opts: { timeoutMs?: number } = {}): Promise<ClusterConfig> {
+    if (!this.#config.members.includes(id)) throw new NodeError("bad-request", `${id} is not a member`);
+    if (this.#config.members.length === 1) {
+      throw new NodeError("bad-request", "cannot remove the last member");
+    }
+    return await this.#reconfigure({ op: "remove", id }, opts.timeoutMs);
+  }
+
+  async #reconfigure(
+    req: AdminRequest & { op: "join" | "remove" },
+    timeoutMs?: number,
+  ): Promise<ClusterConfig> {
+    if (this.#stopped || this.#removed) throw new NodeError("stopped", "node stopped or removed");
+    const deadline = Date.now() + (timeoutMs ?? this.#timeout());
+    while (Date.now() < deadline) {
+      const leader = this.leader;
+      if (leader === this.peerId && this.isLeader()) return await this.#reconfigureHere(req, deadline);
+      if (leader && this.#transport) {
+        try {
+          const bytes = await callRpc(
+            this.#transport.libp2p,
+            peerIdFromString(leader),
+            ADMIN_PROTOCOL,
+            encodeAdmin(req),
+            {
+              timeoutMs: Math.max(1, deadline - Date.now()),
+              maxResponseBytes: 1 << 20,
+            },
+          );
+          const res = decodeAdminResponse(bytes);
+          if (res.ok) return res.config;
+          if (res.code !== "not-leader" && res.code !== "no-leader") {
+            throw new NodeError(res.code, res.message, res.leader);
+          }
+        } catch (e) {
+          if (e instanceof NodeError) throw e;
+        }
+      }
+      await sleep(50);
+    }
+    throw new NodeError("timeout", "membership change not completed before its deadline", this.leader);
+  }
+
+  /** Leader: propose the stop sign, wait until this node runs the next configuration. */
+  async #reconfigureHere(
+    req: AdminRequest & { op: "join" | "remove" },
+    deadline: number,
+  ): Promise<ClusterConfig> {
+    const from = this.#config;
+    const addrs: Record<NodeId, string[]> = structuredClone(from.addrs);
+    addrs[this.peerId] = this.multiaddrs();
+    let members: NodeId[];
+    if (req.op === "join") {
+      const peer = parsePeerAddr(req.addr).peer;
+      members = [...new Set([...from.members, peer])].sort();
+      addrs[peer] = [req.addr];
+    } else {
+      members = from.members.filter((m) => m !== req.id);
+      delete addrs[req.id];
+    }
+    try {
+      this.#replica.core.reconfigure(members, encodeAddrs(addrs));
+      this.#replica.kick();
+    } catch (e) {
+      if (e instanceof PendingReconfigError) {
+        throw new NodeError("reconfiguring", "another membership change is in progress; retry when it ends");
+      }
+      throw new NodeError("bad-request", (e as Error).message);
+    }
+    this.#log("info", `proposed configuration ${from.configId + 1}: ${members.length} member(s)`);
+    while (this.#config.configId === from.configId) {
+      if (Date.now() > deadline) {
+        throw new NodeError(
+          "timeout",
+          "the membership change was proposed but not decided before the deadline",
+        );
+      }
+      await sleep(20);
+    }
+    return this.configuration;
+  }
+
+  /** The stop sign at `ssIdx` is decided and applied: run the next configuration (or leave). */
+  async #enterNext(ss: StopSign, ssIdx: number): Promise<void> {
+    if (ss.configId <= this.#config.configId) return;
+    const next: ClusterConfig = {
+      configId: ss.configId,
+      members: [...ss.nodes].sort(),
+      startIdx: ssIdx + 1,
+      addrs: { ...this.#config.addrs, ...decodeAddrs(ss.metadata) },
+    };
+    for (const id of Object.keys(next.addrs)) if (!next.members.includes(id)) delete next.addrs[id];
+    this.#log("info", `configuration ${next.configId} decided: members ${next.members.join(", ")}`);
+    if (!next.members.includes(this.peerId)) {
+      this.#removed = true;
+      this.#config = next;
+      this.#pending.failAll(new NodeError("not-member", "this node was removed from the cluster"));
+      this.#log("info", "this node was removed from the cluster; it serves no more requests");
+      return;
+    }
+    const storage = await ChiselStore.#openStorage(this.#dataDir, next.configId, this.#o);
+    if (storage.getPromise() === undefined && storage.getCompactedIdx() === 0) {
+      // A fresh log continuing the global index, with the state up to the stop sign as its snapshot.
+      storage.write(continueLogOps(next.startIdx, this.#store.createSnapshot()));
+      await storage.sync?.();
+    }
+    await this.#adopt(next, storage, next.startIdx);
+  }
+
+  /** Switch to `next`: persist it, start its replica, keep the old one briefly for stragglers. */
+  async #adopt(next: ClusterConfig, storage: ClosableStorage, appliedIdx: number): Promise<void> {
+    if (this.#dataDir) await saveClusterConfig(this.#dataDir, next);
+    await this.#retire();
+    if (this.#replica) {
+      this.#retiring = { replica: this.#replica, storage: this.#storage, configId: this.#config.configId };
+      const old = this.#retiring;
+      setTimeout(() => {
+        if (this.#retiring === old) void this.#retire();
+      }, RETIRE_AFTER_MS);
+    }
+    this.#config = next;
+    this.#storage = storage;
+    this.#replica = this.#makeReplica(next, storage, appliedIdx);
+    const t = this.#transport;
+    if (t) {
+      t.setMembers(next.members);
+      for (const [id, list] of Object.entries(next.addrs)) {
+        if (id === this.peerId) continue;
+        for (const a of list) await t.addPeerAddress(a).catch(() => {});
+      }
+    }
+    if (!this.#stopped) this.#replica.start();
+  }
+
+  async #retire(): Promise<void> {
+    const r = this.#retiring;
+    if (!r) return;
+    this.#retiring = undefined;
+    await r.replica.stop();
+    await r.storage.close?.();
+  }
+
+  /** A node started with `join`: wait until a member answers with our configuration, then start it. */
+  async #joinThrough(addr: string): Promise<void> {
+    const t = this.#transport!;
+    const member = parsePeerAddr(addr).peer;
+    t.allowPeer(member);
+    this.#log(
+      "info",
+      `waiting to be added to the cluster: run \`chiselstore join ${
+        this.multiaddrs()[0] ?? this.peerId
+      }\` against a member`,
+    );
+    for (let attempt = 0; !this.#stopped; attempt++) {
+      try {
+        const bytes = await callRpc(t.libp2p, multiaddr(addr), ADMIN_PROTOCOL, encodeAdmin({ op: "fetch" }), {
+          timeoutMs: 5_000,
+          maxResponseBytes: MAX_JOIN_BYTES,
+        });
+        const res = decodeAdminResponse(bytes);
+        if (
+          res.ok && res.config.members.includes(this.peerId) && res.snapshot && res.snapshotIdx !== undefined
+        ) {
+          const storage = await ChiselStore.#openStorage(this.#dataDir, res.config.configId, this.#o);
+          storage.write(continueLogOps(res.snapshotIdx, res.snapshot));
+          await storage.sync?.();
+          this.#store.applySnapshot(res.snapshotIdx, res.snapshot);
+          await this.#adopt(res.config, storage, res.snapshotIdx);
+          this.#log("info", `joined configuration ${res.config.configId}`);
+          return;
+        }
+      } catch {
+        // Not added yet (the member's gater refuses us until then), or the member is unreachable: retry.
+      }
+      await sleep(Math.min(2_000, 100 * 2 ** Math.min(attempt, 5)));
+    }
+    throw new NodeError("stopped", "node stopped before it joined a cluster");
+  }
+
+  /** The member side of /chiselstore/admin/1.0.0. */
+  async #serveAdmin(bytes: Uint8Array, remote: string): Promise<Uint8Array> {
+    try {
+      const req = decodeAdminRequest(bytes);
+      if (req.op === "fetch") {
+        if (!this.#config.members.includes(remote) || !this.#replica) {
+          throw new NodeError("not-member", "you are not a member of this cluster's configuration");
+        }
+        return encodeAdmin({
+          ok: true,
+          config: this.configuration,
+          snapshot: this.#store.createSnapshot(),
+          snapshotIdx: this.#store.appliedIndex,
+        });
+      }
+      if (!this.isLeader()) throw new NodeError("not-leader", "this node is not the leader", this.leader);
+      const config = await this.#reconfigureHere(req, Date.now() + this.#timeout());
+      return encodeAdmin({ ok: true, config });
+    } catch (e) {
+      const err = e instanceof NodeError ? e : new NodeError("internal", (e as Error)?.message ?? String(e));
+      return encodeAdmin({
+        ok: false,
+        code: err.code,
+        message: err.message,
+        ...(err.leader ? { leader: err.leader } : {}),
+      });
+    }
+  }
+
   /** The applier: decided entries in order, exactly once per process. */
   #apply(entries: LogEntry<Uint8Array>[]): void {
     for (const e of entries) {
       if (e.kind === "decided") {
         const result = this.#store.apply(e.idx, e.entry);
         if (result) this.#pending.resolve(e.entry, result);
+      } else if (e.kind === "stopSign") {
+        // The configuration ends here: this slot holds no SQL; the next configuration starts after it.
+        this.#store.skip(e.idx);
+        const ss = e.ss;
+        const idx = e.idx;
+        this.#transition = (this.#transition ?? Promise.resolve()).then(() => this.#enterNext(ss, idx)).catch(
+          (err) => this.#log("error", `membership change failed: ${(err as Error)?.stack ?? err}`),
+        );
       } else if (e.kind === "snapshotted") {
         this.#store.applySnapshot(e.trimmedIdx, e.snapshot);
       } else if (e.kind === "trimmed") {

@@ -213,6 +213,19 @@ export class SqlStateMachine {
     return result;
   }
 
+  /**
+   * Marks log index `idx` applied without a command: a slot that holds no SQL (the stop sign that ends a
+   * configuration). Deterministic like apply: every replica records the same applied index.
+   */
+  skip(idx: number): void {
+    const c = this.live();
+    if (idx < c.applied) return;
+    if (idx !== c.applied) throw new StoreError(`skip(${idx}) but the next index to apply is ${c.applied}`);
+    this.begin(c, idx, c.lastTs);
+    c.stmts.commit.run();
+    c.applied = idx + 1;
+  }
+
   private begin(c: Connection, idx: number, ts: number): void {
     c.stmts.begin.run();
     c.stmts.metaPut.run([BigInt(idx + 1), BigInt(ts)]);

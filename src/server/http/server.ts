@@ -7,6 +7,9 @@ import type { AddressInfo } from "node:net";
 import type { Statement } from "../../store/command.ts";
 import type { ChiselStore } from "../node.ts";
 import { DEFAULT_MAX_BODY_BYTES, readTextBody } from "./body.ts";
+import { checksumBody } from "./checksum.ts";
+import { DASHBOARD_HTML, dashboardData } from "./dashboard.ts";
+import * as cluster from "./cluster_admin.ts";
 import * as data from "./data.ts";
 import { errorResponse, HttpError } from "./errors.ts";
 import { stringifyJson } from "./json.ts";
@@ -86,6 +89,13 @@ export async function startHttpApi(node: ChiselStore, opts: HttpApiOptions = {})
     "/db/execute": dataRoute(data.execute),
     "/db/query": dataRoute(data.query, true),
     "/db/request": dataRoute(data.request),
+    "/db/checksum": { methods: { GET: async () => ok(await checksumBody(node)) } },
+    "/cluster/join": {
+      methods: { POST: async (ctx) => ok(await cluster.join(node, ctx.req, ctx.maxBodyBytes)) },
+    },
+    "/cluster/remove": {
+      methods: { POST: async (ctx) => ok(await cluster.remove(node, ctx.req, ctx.maxBodyBytes)) },
+    },
     "/status": {
       methods: {
         GET: () => Promise.resolve(ok(buildStatus({ node, url, bindAddr, startedAt, maxBodyBytes }))),
@@ -119,6 +129,28 @@ export async function startHttpApi(node: ChiselStore, opts: HttpApiOptions = {})
             body: metrics.render(node.status()),
             headers: { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" },
           }),
+      },
+    },
+    "/": {
+      methods: {
+        GET: () =>
+          Promise.resolve({
+            status: 200,
+            body: DASHBOARD_HTML,
+            headers: { "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-cache" },
+          }),
+      },
+    },
+    "/dashboard/data": {
+      methods: {
+        GET: async (ctx) =>
+          ok(
+            await dashboardData(
+              node,
+              metrics.requestsByEndpoint(),
+              ctx.q.timeoutMs() ?? opts.nodesTimeoutMs ?? 2000,
+            ),
+          ),
       },
     },
   };
