@@ -29,6 +29,13 @@ export class HttpMetrics {
     h.count++;
   }
 
+  /** Requests served so far per endpoint (every method and status): the dashboard's rate counters. */
+  requestsByEndpoint(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [endpoint, h] of this.#latency) out[endpoint] = h.count;
+    return out;
+  }
+
   render(st: NodeStatus): string {
     const lines: string[] = [];
     const family = (name: string, type: string, help: string) => {
