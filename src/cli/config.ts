@@ -23,6 +23,8 @@ export interface NodeConfig {
   http: { host: string; port: number };
   relay: boolean;
   relayVia: string | undefined;
+  /** Join a running cluster through this member's multiaddr (first start only). */
+  join: string | undefined;
   fsync: FsyncMode;
   snapshotEntries: number | undefined;
   electionMs: number | undefined;
@@ -104,6 +106,12 @@ export const SETTINGS: readonly Setting[] = [
     kind: { type: "string", check: checkPeerAddr },
     arg: "<multiaddr>",
     help: "be reachable through this relay (its address ending in /p2p/<relayId>)",
+  },
+  {
+    name: "join",
+    kind: { type: "string", check: checkPeerAddr },
+    arg: "<multiaddr>",
+    help: "first start only: join a running cluster through this member, once added with `chiselstore join`",
   },
   {
     name: "fsync",
@@ -280,6 +288,7 @@ export function resolve(layers: Layer[]): NodeConfig {
     http: parseHostPort(str("http") ?? DEFAULT_HTTP),
     relay: merged.get("relay") === true,
     relayVia: str("relay-via"),
+    join: str("join"),
     fsync: (str("fsync") ?? "always") as FsyncMode,
     snapshotEntries: int("snapshot-entries"),
     electionMs: int("election-ms"),

@@ -46,6 +46,7 @@ export function nodeOptions(c: NodeConfig, log: NetLogger): ChiselStoreOptions {
     peers: c.peers,
     relay: c.relay,
     ...(c.relayVia !== undefined ? { relayVia: c.relayVia } : {}),
+    ...(c.join !== undefined ? { join: c.join } : {}),
     fsync: c.fsync,
     tickMs: TICK_MS,
     ...(c.electionMs !== undefined ? { electionTicks: Math.max(2, Math.round(c.electionMs / TICK_MS)) } : {}),

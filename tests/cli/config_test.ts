@@ -20,6 +20,7 @@ test("defaults: single node in ./data, HTTP on 127.0.0.1:4001, no libp2p listene
     http: { host: "127.0.0.1", port: 4001 },
     relay: false,
     relayVia: undefined,
+    join: undefined,
     fsync: "always",
     snapshotEntries: undefined,
     electionMs: undefined,
