@@ -13,7 +13,8 @@ import type {
   RqliteResult as WireResult,
 } from "../server/http/rqlite_json.ts";
 import type { RqliteNode } from "../server/http/status.ts";
-import type { StatementInput } from "../server/node.ts";
+import { statementArgs, type StatementInput } from "../server/call_args.ts";
+import type { Params } from "../store/command.ts";
 import type { CommandResult, SqlValue, StatementResult } from "../store/results.ts";
 
 export class HttpClientError extends NodeError {
@@ -69,6 +70,7 @@ function fromWire(r: WireResult): StatementResult {
   return out;
 }
 
+/** Options of HttpClient.execute. */
 export interface ExecuteOptions {
   transaction?: boolean;
   timings?: boolean;
@@ -76,6 +78,7 @@ export interface ExecuteOptions {
   timeoutMs?: number;
 }
 
+/** Options of HttpClient.query. */
 export interface QueryOptions {
   consistency?: Consistency;
   /** Ask for rqlite's associative form (the result is converted back to columns/values either way). */
@@ -83,6 +86,9 @@ export interface QueryOptions {
   timings?: boolean;
   timeoutMs?: number;
 }
+
+const EXECUTE_OPTION_KEYS = ["transaction", "timings", "timeoutMs"];
+const QUERY_OPTION_KEYS = ["consistency", "associative", "timings", "timeoutMs"];
 
 export class HttpClient {
   readonly baseUrl: string;
@@ -143,11 +149,18 @@ export class HttpClient {
     throw new HttpClientError(status, code, e.error ?? `HTTP ${status}`, e.leader);
   }
 
-  /** Like ChiselStore.execute: through the log, atomically with `transaction`. */
+  /**
+   * Like ChiselStore.execute: `execute(sql, params?, options?)` or `execute(statements, options?)`, through
+   * the log, atomically with `transaction`.
+   */
+  async execute(sql: string, params?: Params, opts?: ExecuteOptions): Promise<CommandResult>;
+  async execute(statements: StatementInput | StatementInput[], opts?: ExecuteOptions): Promise<CommandResult>;
   async execute(
-    statements: StatementInput | StatementInput[],
-    opts: ExecuteOptions = {},
+    first: StatementInput | StatementInput[],
+    second?: Params | ExecuteOptions,
+    third?: ExecuteOptions,
   ): Promise<CommandResult> {
+    const [statements, opts] = statementArgs<ExecuteOptions>(first, second, third, EXECUTE_OPTION_KEYS);
     const list = Array.isArray(statements) ? statements : [statements];
     const r = await this.#json<WireResponse>("POST", "/db/execute", {
       transaction: opts.transaction,
@@ -160,11 +173,18 @@ export class HttpClient {
     return out;
   }
 
-  /** Like ChiselStore.query: reads at a consistency level (default weak). */
+  /**
+   * Like ChiselStore.query: `query(sql, params?, options?)` or `query(statements, options?)`, reads at a
+   * consistency level (default weak).
+   */
+  async query(sql: string, params?: Params, opts?: QueryOptions): Promise<StatementResult[]>;
+  async query(statements: StatementInput | StatementInput[], opts?: QueryOptions): Promise<StatementResult[]>;
   async query(
-    statements: StatementInput | StatementInput[],
-    opts: QueryOptions = {},
+    first: StatementInput | StatementInput[],
+    second?: Params | QueryOptions,
+    third?: QueryOptions,
   ): Promise<StatementResult[]> {
+    const [statements, opts] = statementArgs<QueryOptions>(first, second, third, QUERY_OPTION_KEYS);
     const list = Array.isArray(statements) ? statements : [statements];
     const r = await this.#json<WireResponse>("POST", "/db/query", {
       level: opts.consistency ?? "weak",
@@ -195,6 +215,11 @@ export class HttpClient {
   /** Every member (rqlite's /nodes?ver=2). */
   async nodes(): Promise<RqliteNode[]> {
     return (await this.#json<{ nodes: RqliteNode[] }>("GET", "/nodes", { ver: "2" })).nodes;
+  }
+
+  /** Nothing to release (each call is its own HTTP request); for symmetry with P2pClient. */
+  close(): Promise<void> {
+    return Promise.resolve();
   }
 
   /** /readyz: ok when the node knows a reachable leader. */

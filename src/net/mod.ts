@@ -8,6 +8,6 @@ export { createLibp2pNode, type Libp2pNodeOptions } from "./libp2p_node.ts";
 export { DEFAULT_MAX_FRAME_BYTES, PAXOS_PROTOCOL } from "./protocol.ts";
 export { Backoff, type BackoffOptions } from "./backoff.ts";
 export { PeerQueue, type PeerQueueLimits } from "./peer_queue.ts";
-export { MemberGate } from "./gater.ts";
+export { type ClientPolicy, MemberGate } from "./gater.ts";
 export type { NetMetrics } from "./metrics.ts";
 export { type NetLogger, type NetLogLevel, silentLogger, stderrLogger } from "./log.ts";

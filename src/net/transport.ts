@@ -10,7 +10,7 @@ import type { Message } from "../omnipaxos/messages.ts";
 import type { NodeId } from "../omnipaxos/types.ts";
 import type { BackoffOptions } from "./backoff.ts";
 import { encodeMessage } from "./codec.ts";
-import { MemberGate } from "./gater.ts";
+import { type ClientPolicy, MemberGate } from "./gater.ts";
 import { createLibp2pNode } from "./libp2p_node.ts";
 import { type NetLogger, stderrLogger } from "./log.ts";
 import { type NetMetrics, newMetrics } from "./metrics.ts";
@@ -36,6 +36,11 @@ export interface PaxosTransportOptions {
   relay?: boolean;
   /** Reserve a slot on this relay (multiaddr ending in /p2p/<relayId>) and announce the circuit address. */
   relayVia?: string;
+  /**
+   * Non-members that may connect as clients of the node's other protocols: "members" (none, the default),
+   * "any", or a list of peer IDs. They can never speak paxos.
+   */
+  clients?: ClientPolicy;
   /** DCUtR + AutoNAT (default true). */
   natServices?: boolean;
   /** Largest single frame. Default 16 MiB. */
@@ -94,7 +99,7 @@ export class PaxosTransport {
     this.#o = opts;
     this.#peerId = peerIdFromPrivateKey(opts.privateKey);
     this.#log = opts.log ?? stderrLogger;
-    this.#gate = new MemberGate(opts.members, this.#log);
+    this.#gate = new MemberGate(opts.members, this.#log, opts.clients);
     this.#pending = [...(opts.peers ?? [])];
     this.onMessage = opts.onMessage ?? (() => {});
     this.onSession = opts.onSession ?? (() => {});
@@ -207,6 +212,16 @@ export class PaxosTransport {
    */
   allowPeer(peer: NodeId): void {
     this.#gate.allowInfrastructure(peer);
+  }
+
+  /** Replaces the client policy (see `clients`); open connections stay open. */
+  setClients(clients: ClientPolicy): void {
+    this.#gate.setClients(clients);
+  }
+
+  /** Whether `peer` is in the member set (as opposed to a relay or a client). */
+  isMember(peer: string): boolean {
+    return this.#gate.isMember(peer);
   }
 
   /** Replaces the member set (reconfiguration): links to new members open, removed members are cut off. */

@@ -1,6 +1,7 @@
 /**
- * /chiselstore/client/1.0.0: how a follower forwards a client's request to the leader (and, later, how
- * libp2p clients talk to a node). Binary frames built from the store's command and result codecs:
+ * /chiselstore/client/1.0.0: how a follower forwards a client's request to the leader, and how libp2p
+ * clients (P2pClient) talk to any node (a non-member's request is served like a local call, forwarded to the
+ * leader if need be). Binary frames built from the store's command and result codecs:
  *
  *   request  = op byte (1 execute | 2 query) · consistency byte · command bytes (encodeCommand)
  *   response = 1 · result bytes (encodeResult)   |   0 · error code byte · message · leader ("" = unknown)
