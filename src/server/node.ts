@@ -941,6 +941,13 @@ export class ChiselStore {
           snapshotIdx: this.#store.appliedIndex,
         });
       }
+      // Admitted libp2p clients (the `clients` option) reach this protocol too: only members change membership.
+      if (!this.#config.members.includes(remote)) {
+        throw new NodeError(
+          "not-member",
+          "only members of this cluster's configuration change its membership",
+        );
+      }
       if (!this.isLeader()) throw new NodeError("not-leader", "this node is not the leader", this.leader);
       const config = await this.#reconfigureHere(req, Date.now() + this.#timeout());
       return encodeAdmin({ ok: true, config });

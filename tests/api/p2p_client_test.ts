@@ -11,6 +11,8 @@ import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { multiaddr } from "@multiformats/multiaddr";
 import { CONSISTENCY_LEVELS, NodeError, P2pClient } from "../../mod.ts";
 import { createLibp2pNode, MemberGate, PAXOS_PROTOCOL, silentLogger } from "../../src/net/mod.ts";
+import { callRpc } from "../../src/net/rpc.ts";
+import { ADMIN_PROTOCOL, decodeAdminResponse, encodeAdmin } from "../../src/server/admin_protocol.ts";
 import { waitFor } from "../net/wait.ts";
 import { TestCluster } from "../server/cluster.ts";
 
@@ -98,6 +100,23 @@ test("an allowed client reaches a follower: execute, query at every level, statu
             "the refusal to be counted",
           );
         }
+        // Nor can it change the membership through the admin protocol the members use among themselves.
+        const victim = cluster.nodes[f].peerId;
+        for (const req of [{ op: "remove", id: victim }, { op: "fetch" }] as const) {
+          const bytes = await callRpc(
+            raw,
+            multiaddr(cluster.nodes[leader].addr),
+            ADMIN_PROTOCOL,
+            encodeAdmin(req),
+            {
+              timeoutMs: 10_000,
+              maxResponseBytes: 1 << 20,
+            },
+          );
+          const res = decodeAdminResponse(bytes);
+          assert.ok(!res.ok && res.code === "not-member", `${req.op}: ${JSON.stringify(res)}`);
+        }
+        assert.ok(cluster.node(leader).status().members.includes(victim));
       } finally {
         await raw.stop();
       }
