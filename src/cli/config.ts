@@ -12,6 +12,7 @@ import type { NetLogLevel } from "../net/log.ts";
 import { parsePeerAddr } from "../net/transport.ts";
 import type { FsyncMode } from "../storage/mod.ts";
 import { parseFlags, UsageError } from "./command.ts";
+import { peerIdFromString } from "@libp2p/peer-id";
 import { DEFAULT_LISTEN } from "./id.ts";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat } from "./logger.ts";
 
@@ -25,6 +26,8 @@ export interface NodeConfig {
   relayVia: string | undefined;
   /** Join a running cluster through this member's multiaddr (first start only). */
   join: string | undefined;
+  /** Non-members allowed to use the libp2p client protocol: "members" (none), "any", or peer IDs. */
+  clients: "members" | "any" | string[];
   fsync: FsyncMode;
   snapshotEntries: number | undefined;
   electionMs: number | undefined;
@@ -112,6 +115,12 @@ export const SETTINGS: readonly Setting[] = [
     kind: { type: "string", check: checkPeerAddr },
     arg: "<multiaddr>",
     help: "first start only: join a running cluster through this member, once added with `chiselstore join`",
+  },
+  {
+    name: "clients",
+    kind: { type: "strings" },
+    arg: "<any|peerId>",
+    help: "libp2p clients allowed besides members: `any`, or peer IDs (repeatable); default none",
   },
   {
     name: "fsync",
@@ -275,6 +284,22 @@ export function flagLayer(args: string[]): { flags: Layer; help: boolean } {
 }
 
 /** Merges the layers (later wins) over the defaults. */
+function clientPolicy(list: string[]): "members" | "any" | string[] {
+  if (list.length === 0 || (list.length === 1 && list[0] === "members")) return "members";
+  if (list.includes("any")) {
+    if (list.length > 1) throw new UsageError("--clients any cannot be combined with peer IDs");
+    return "any";
+  }
+  for (const id of list) {
+    try {
+      peerIdFromString(id);
+    } catch {
+      throw new UsageError(`--clients: ${id} is not a peer ID`);
+    }
+  }
+  return list;
+}
+
 export function resolve(layers: Layer[]): NodeConfig {
   const merged: Layer = new Map();
   for (const l of layers) for (const [k, v] of l) merged.set(k, v);
@@ -289,6 +314,7 @@ export function resolve(layers: Layer[]): NodeConfig {
     relay: merged.get("relay") === true,
     relayVia: str("relay-via"),
     join: str("join"),
+    clients: clientPolicy(list("clients")),
     fsync: (str("fsync") ?? "always") as FsyncMode,
     snapshotEntries: int("snapshot-entries"),
     electionMs: int("election-ms"),

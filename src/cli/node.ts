@@ -47,6 +47,7 @@ export function nodeOptions(c: NodeConfig, log: NetLogger): ChiselStoreOptions {
     relay: c.relay,
     ...(c.relayVia !== undefined ? { relayVia: c.relayVia } : {}),
     ...(c.join !== undefined ? { join: c.join } : {}),
+    ...(c.clients !== "members" ? { clients: c.clients } : {}),
     fsync: c.fsync,
     tickMs: TICK_MS,
     ...(c.electionMs !== undefined ? { electionTicks: Math.max(2, Math.round(c.electionMs / TICK_MS)) } : {}),

@@ -21,6 +21,7 @@ test("defaults: single node in ./data, HTTP on 127.0.0.1:4001, no libp2p listene
     relay: false,
     relayVia: undefined,
     join: undefined,
+    clients: "members",
     fsync: "always",
     snapshotEntries: undefined,
     electionMs: undefined,
@@ -171,4 +172,11 @@ test("logger: text and JSON lines, level filter", () => {
   log("info", "shown");
   log("error", "also");
   assert.deepEqual(lines, ["2026-11-30T05:00:00.000Z INFO shown", "2026-11-30T05:00:00.000Z ERROR also"]);
+});
+
+test("--clients: any, a list of peer IDs, or refused with a usage error", async () => {
+  assert.equal((await loadNodeConfig(["--clients", "any"], {})).config.clients, "any");
+  assert.deepEqual((await loadNodeConfig(["--clients", PEER], {})).config.clients, [PEER]);
+  await assert.rejects(loadNodeConfig(["--clients", "any", "--clients", PEER], {}), UsageError);
+  await assert.rejects(loadNodeConfig(["--clients", "not-a-peer"], {}), UsageError);
 });
