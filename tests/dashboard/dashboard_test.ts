@@ -5,44 +5,16 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import process from "node:process";
 import type { Browser, Page } from "playwright-core";
+import { browserSkip, launch } from "./browser.ts";
 import type { DashboardData } from "../../src/server/http/dashboard.ts";
 import { TestCluster } from "../server/cluster.ts";
 import { waitFor } from "../net/wait.ts";
 import { raw, withApi } from "../http/helpers.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const LAUNCH_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-
-/**
- * Why the browser tests cannot run here, or false when they can. A machine without Debian's Chromium skips
- * them (saying so); CI never does: .ci/run installs it, and under CI a missing browser fails the tests.
- */
-function browserSkip(): string | false {
-  if (existsSync(CHROMIUM) || process.env.CI) return false;
-  return `${CHROMIUM} is missing (apt-get install chromium, as .ci/run does)`;
-}
 const skipBrowser = browserSkip();
 if (skipBrowser) console.log(`dashboard browser tests skipped: ${skipBrowser}`);
-
-async function launch(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`);
-  }
-  const { chromium } = await import("playwright-core");
-  return await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
-}
 
 /** What the page shows, read from its DOM (data-* attributes the page sets for exactly this). */
 interface Shown {

@@ -5,24 +5,11 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
-import process from "node:process";
 import { DataApiClient } from "rqlite-js";
 import { runCli } from "../cli/helpers.ts";
+import { browserSkip, launch } from "../dashboard/browser.ts";
 import { ProcCluster } from "../crash/harness.ts";
 import { waitFor } from "../net/wait.ts";
-
-const CHROMIUM = "/usr/bin/chromium";
-const LAUNCH_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 test("3 processes: HTTP writes, reads at every level elsewhere, shell, rqlite-js, dashboard", async () => {
   await ProcCluster.with(3, { electionMs: 200 }, async (c) => {
@@ -64,12 +51,12 @@ test("3 processes: HTTP writes, reads at every level elsewhere, shell, rqlite-js
     assert.equal(rows.hasError(), false);
 
     // The dashboard, in Chromium (CI installs it; elsewhere it is skipped only when absent and not CI).
-    if (!existsSync(CHROMIUM) && !process.env.CI) {
-      console.log(`dashboard check skipped: ${CHROMIUM} is missing`);
+    const skip = browserSkip();
+    if (skip) {
+      console.log(`dashboard check skipped: ${skip}`);
       return;
     }
-    const { chromium } = await import("playwright-core");
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
+    const browser = await launch();
     try {
       const page = await browser.newPage();
       await page.goto(`${a.url}/`);

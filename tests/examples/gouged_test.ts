@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { waitFor } from "../net/wait.ts";
-import { IS_DENO, runExample, type Running, startExample, stopExample } from "./helpers.ts";
+import { runExample, type Running, startExample, stopExample } from "./helpers.ts";
 
 interface Status {
   id: number;
