@@ -156,6 +156,11 @@ export interface NodeStatus {
   httpUrl: string | undefined;
   /** Transport counters (absent on a node without networking). */
   net?: NetMetrics;
+  /**
+   * Members that run the same configuration id with a different member set: the nodes were started with
+   * different --peers lists (every member must list the same set). Empty when all agree.
+   */
+  configMismatches: { peerId: NodeId; members: NodeId[] }[];
 }
 
 const MAX_RPC_BYTES = 64 << 20;
@@ -181,6 +186,9 @@ export interface MemberView {
   connected?: NodeId[];
   /** Its libp2p multiaddrs. */
   addrs?: string[];
+  /** The configuration it runs. */
+  configId?: number;
+  members?: NodeId[];
   error?: string;
 }
 
@@ -233,6 +241,8 @@ export class ChiselStore {
   #retiring: { replica: Replica<Uint8Array>; storage: ClosableStorage; configId: number } | undefined;
   /** This node was removed from the cluster: it serves nothing any more. */
   #removed = false;
+  /** Peers whose member set differs from ours (see #checkPeerConfig). */
+  readonly #mismatches = new Map<NodeId, NodeId[]>();
   #transition: Promise<void> | undefined;
   readonly #dataDir: string | undefined;
   readonly #pending = new PendingRequests();
@@ -363,6 +373,7 @@ export class ChiselStore {
       t.onSession = (p) => {
         this.#replica?.sessionStarted(p);
         this.#retiring?.replica.sessionStarted(p);
+        void this.#checkPeerConfig(p);
       };
       await t.start();
       await serveRpc(t.libp2p, {
@@ -440,6 +451,7 @@ export class ChiselStore {
       dataDir: this.#o.memory ? undefined : (this.#o.dataDir ?? "./data"),
       httpUrl: this.#httpUrl,
       ...(this.#transport ? { net: this.#transport.metrics() } : {}),
+      configMismatches: [...this.#mismatches].map(([peerId, members]) => ({ peerId, members })),
     };
   }
 
@@ -459,7 +471,46 @@ export class ChiselStore {
       decidedIdx: st.consensus.decidedIdx,
       connected: st.connected,
       addrs: st.multiaddrs,
+      configId: this.#config.configId,
+      members: this.members,
     };
+  }
+
+  /**
+   * On every new session: does the peer run our configuration with the same members? Nodes started with
+   * different --peers lists would each count quorums over a different set, so a mismatch is logged as an
+   * error (once per peer and set) and shown in status().configMismatches.
+   */
+  async #checkPeerConfig(peer: NodeId): Promise<void> {
+    const t = this.#transport;
+    if (!t || this.#stopped) return;
+    let view: MemberView;
+    try {
+      const bytes = await callRpc(t.libp2p, peerIdFromString(peer), STATUS_PROTOCOL, new Uint8Array(1), {
+        timeoutMs: 5_000,
+        maxResponseBytes: 1 << 20,
+      });
+      view = JSON.parse(new TextDecoder().decode(bytes)) as MemberView;
+    } catch {
+      return; // unreachable right now: the next session checks again
+    }
+    const theirs = [...(view.members ?? [])].sort();
+    const ours = [...this.#config.members].sort();
+    const same = view.configId !== this.#config.configId || theirs.join() === ours.join();
+    const known = this.#mismatches.get(peer);
+    if (same) {
+      this.#mismatches.delete(peer);
+      return;
+    }
+    if (known?.join() === theirs.join()) return;
+    this.#mismatches.set(peer, theirs);
+    this.#log(
+      "error",
+      `member set mismatch with ${peer}: it runs configuration ${view.configId} with [${
+        theirs.join(", ")
+      }], ` +
+        `this node with [${ours.join(", ")}]. Every member must be started with the same set (--peers).`,
+    );
   }
 
   /** Every member's own view, asked over libp2p (unreachable members are marked so, never awaited long). */

@@ -96,6 +96,9 @@ test("cluster status: every member reports itself over libp2p; a stopped member 
       10_000,
       "full mesh",
     );
+    for (const n of c.live()) {
+      assert.deepEqual(n.status().configMismatches, [], "the same member set everywhere");
+    }
     const down = (l + 2) % 3;
     await c.stopNode(down);
     const after = await c.node(l).clusterStatus(500);
