@@ -83,6 +83,7 @@ export function buildStatus(ctx: StatusContext): Record<string, unknown> {
       applied_index: st.appliedIdx,
       connected: st.connected,
       multiaddrs: st.multiaddrs,
+      config_mismatches: st.configMismatches,
       raft: {
         state: raftState(st),
         role: c.role,
