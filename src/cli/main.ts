@@ -6,6 +6,7 @@
 import { realpathSync } from "node:fs";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { benchCommand } from "./bench/command.ts";
 import { type CliIo, type Command, UsageError } from "./command.ts";
 import { idCommand } from "./id.ts";
 import { joinCommand, removeCommand } from "./membership.ts";
@@ -20,6 +21,7 @@ const COMMANDS: Record<string, Command> = {
   shell: shellCommand,
   join: joinCommand,
   remove: removeCommand,
+  bench: benchCommand,
 };
 
 function usage(): string {

@@ -1,0 +1,271 @@
+/**
+ * A local cluster of real `chiselstore node` processes for `chiselstore bench`: each node is this same CLI run
+ * by the same runtime (process.execPath + main.ts, or Deno.execPath() run --allow-all), on its own data
+ * directory in a temporary directory, with free loopback ports for libp2p and HTTP. `stop()` always ends
+ * every process (SIGTERM, then SIGKILL after a grace period) and removes the directory.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import { HttpClient } from "../../client/http_client.ts";
+import { loadOrCreateIdentity } from "../../net/identity.ts";
+import { poll } from "./poll.ts";
+
+declare const Deno: { execPath(): string } | undefined;
+
+/** main.ts next to this directory (main.js once compiled to dist/). */
+function mainPath(): string {
+  const ext = import.meta.url.endsWith(".js") ? "js" : "ts";
+  return fileURLToPath(new URL(`../main.${ext}`, import.meta.url));
+}
+
+/** The command line that runs this CLI with `args` under the runtime running this process. */
+export function cliCommand(args: string[]): { cmd: string; argv: string[] } {
+  if (typeof Deno !== "undefined") {
+    return { cmd: Deno.execPath(), argv: ["run", "--allow-all", mainPath(), ...args] };
+  }
+  return { cmd: process.execPath, argv: [mainPath(), ...args] };
+}
+
+/** A free TCP port on 127.0.0.1 (bound, read, released). */
+export async function freePort(): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Environment for the nodes: this one without CHISELSTORE_* settings (the bench passes flags). */
+function childEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v !== undefined && !k.startsWith("CHISELSTORE_")) env[k] = v;
+  }
+  return { ...env, NO_COLOR: "1" };
+}
+
+const OUTPUT_KEEP = 16_384;
+
+export interface LocalNode {
+  name: string;
+  dir: string;
+  peerId: string;
+  /** libp2p listen address without the peer ID. */
+  listen: string;
+  url: string;
+  client: HttpClient;
+  child: ChildProcess | undefined;
+  /** The process ID (set once spawned). */
+  pid: number | undefined;
+  /** Resolves with the exit code (-1 for a death by signal). */
+  exited: Promise<number> | undefined;
+  /** The last OUTPUT_KEEP characters the process wrote (stdout and stderr), for error reports. */
+  output: string;
+}
+
+export interface LocalClusterOptions {
+  nodes: number;
+  fsync: "always" | "batch" | "never";
+  /** How long the nodes may take to answer /readyz. Default 60 s. */
+  readyTimeoutMs?: number;
+  /** Between SIGTERM and SIGKILL. Default 5 s. */
+  graceMs?: number;
+  signal?: AbortSignal;
+}
+
+/** Every node process of every cluster of this process: killed if the process exits without stop(). */
+const everyChild = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on("exit", () => {
+    for (const c of everyChild) {
+      if (c.exitCode === null && c.signalCode === null && c.pid !== undefined) {
+        try {
+          process.kill(c.pid, "SIGKILL");
+        } catch {
+          // already gone
+        }
+      }
+    }
+  });
+}
+
+export class LocalCluster {
+  readonly root: string;
+  readonly nodes: LocalNode[] = [];
+  readonly #graceMs: number;
+  #stopped = false;
+
+  private constructor(root: string, graceMs: number) {
+    this.root = root;
+    this.#graceMs = graceMs;
+  }
+
+  /**
+   * Creates the directories and identities, spawns every node and waits until each answers /readyz. On any
+   * failure (including an abort) everything started so far is stopped and removed before the error is thrown.
+   */
+  static async start(opts: LocalClusterOptions): Promise<LocalCluster> {
+    installExitHook();
+    const c = new LocalCluster(await mkdtemp(join(tmpdir(), "chiselstore-bench-")), opts.graceMs ?? 5_000);
+    try {
+      for (let i = 0; i < opts.nodes; i++) {
+        const dir = join(c.root, `n${i + 1}`);
+        const { peerId } = await loadOrCreateIdentity(dir);
+        const listen = `/ip4/127.0.0.1/tcp/${await freePort()}`;
+        const url = `http://127.0.0.1:${await freePort()}`;
+        c.nodes.push({
+          name: `n${i + 1}`,
+          dir,
+          peerId,
+          listen,
+          url,
+          client: new HttpClient(url),
+          child: undefined,
+          pid: undefined,
+          exited: undefined,
+          output: "",
+        });
+      }
+      for (const n of c.nodes) c.#spawn(n, opts.fsync);
+      await Promise.all(c.nodes.map((n) => c.#waitReady(n, opts.readyTimeoutMs ?? 60_000, opts.signal)));
+      return c;
+    } catch (e) {
+      const tail = c.outputTail();
+      await c.stop();
+      throw new Error(`${(e as Error).message}${tail ? `\n${tail}` : ""}`, { cause: e });
+    }
+  }
+
+  #spawn(me: LocalNode, fsync: string): void {
+    const peers = this.nodes.filter((o) => o !== me).flatMap((
+      o,
+    ) => ["--peers", `${o.listen}/p2p/${o.peerId}`]);
+    const { cmd, argv } = cliCommand([
+      "node",
+      "--data",
+      me.dir,
+      "--listen",
+      me.listen,
+      "--http",
+      me.url.slice("http://".length),
+      "--fsync",
+      fsync,
+      "--log-level",
+      "warn",
+      ...peers,
+    ]);
+    const child = spawn(cmd, argv, { env: childEnv(), stdio: ["ignore", "pipe", "pipe"] });
+    everyChild.add(child);
+    me.child = child;
+    me.pid = child.pid;
+    const keep = (d: string) => {
+      me.output = (me.output + d).slice(-OUTPUT_KEEP);
+    };
+    child.stdout!.setEncoding("utf8").on("data", keep);
+    child.stderr!.setEncoding("utf8").on("data", keep);
+    me.exited = new Promise<number>((resolve) => {
+      child.on("error", (err) => {
+        keep(`spawn error: ${err.message}\n`);
+        resolve(-1);
+      });
+      child.on("close", (code) => {
+        everyChild.delete(child);
+        resolve(code ?? -1);
+      });
+    });
+  }
+
+  async #waitReady(me: LocalNode, timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
+    await poll(
+      async () => {
+        const child = me.child;
+        if (!child || child.exitCode !== null || child.signalCode !== null) {
+          throw new Error(`${me.name} exited (${child?.exitCode ?? child?.signalCode}) before it was ready`);
+        }
+        try {
+          return (await me.client.ready()).ok;
+        } catch {
+          return false; // not listening yet
+        }
+      },
+      { timeoutMs, what: `${me.name} (${me.url}) to answer /readyz`, intervalMs: 50, signal },
+    );
+  }
+
+  /** Whether node `n`'s process is still running. */
+  static running(n: LocalNode): boolean {
+    return n.child !== undefined && n.child.exitCode === null && n.child.signalCode === null;
+  }
+
+  /** The last lines of every node's output. */
+  outputTail(lines = 10): string {
+    return this.nodes
+      .filter((n) => n.output.trim() !== "")
+      .map((n) =>
+        `--- ${n.name} (pid ${n.pid}) ---\n${n.output.trimEnd().split("\n").slice(-lines).join("\n")}`
+      )
+      .join("\n");
+  }
+
+  /** SIGKILL to every running node at once (a second Ctrl-C). */
+  killNow(): void {
+    for (const n of this.nodes) {
+      if (LocalCluster.running(n) && n.pid !== undefined) {
+        try {
+          process.kill(n.pid, "SIGKILL");
+        } catch {
+          // already gone
+        }
+      }
+    }
+  }
+
+  /** SIGTERM to every node, SIGKILL to those still running after the grace period; removes the directory. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    await Promise.all(this.nodes.map((n) => this.#stopNode(n)));
+    await rm(this.root, { recursive: true, force: true, maxRetries: 3 });
+  }
+
+  async #stopNode(n: LocalNode): Promise<void> {
+    if (n.exited === undefined || n.pid === undefined) return;
+    if (LocalCluster.running(n)) {
+      // process.kill by PID: Deno's ChildProcess.kill reports a handled signal as a death by that signal.
+      try {
+        process.kill(n.pid, "SIGTERM");
+      } catch {
+        // already gone
+      }
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const killed = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        try {
+          process.kill(n.pid!, "SIGKILL");
+        } catch {
+          // already gone
+        }
+        resolve();
+      }, this.#graceMs);
+    });
+    try {
+      await Promise.race([n.exited, killed]);
+      await n.exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
