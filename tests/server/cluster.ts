@@ -3,23 +3,15 @@
  * free ports picked, then every node started with the others as peers.
  */
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadOrCreateIdentity } from "../../src/net/identity.ts";
 import { ChiselStore, type ChiselStoreOptions } from "../../src/server/node.ts";
 import { waitFor } from "../net/wait.ts";
 
-export async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+/** A free TCP port on 127.0.0.1 (the bench's helper: one implementation). */
+export { freePort } from "../../src/cli/bench/cluster.ts";
+import { freePort } from "../../src/cli/bench/cluster.ts";
 
 export interface TestNode {
   dir: string;
