@@ -15,6 +15,7 @@ import type { Checksum } from "../../src/server/http/checksum.ts";
 import { type Running, startCli } from "../cli/helpers.ts";
 import { waitFor } from "../net/wait.ts";
 import { freePort } from "../server/cluster.ts";
+import { nodeArgs } from "../../src/cli/bench/cluster.ts";
 
 export interface ProcNode {
   name: string;
@@ -109,21 +110,12 @@ export class ProcCluster {
     const me = this.nodes[i];
     if (me.proc) throw new Error(`${me.name} is already running`);
     const args = [
-      "node",
-      "--data",
-      me.dir,
-      "--listen",
-      me.listen,
-      "--http",
-      me.url.slice("http://".length),
-      "--fsync",
-      "always",
+      ...nodeArgs(me, this.nodes, { fsync: "always" }),
       "--election-ms",
       String(this.#opts.electionMs ?? 200),
       ...(this.#opts.snapshotEntries !== undefined
         ? ["--snapshot-entries", String(this.#opts.snapshotEntries)]
         : []),
-      ...this.nodes.filter((o) => o !== me).flatMap((o) => ["--peers", o.addr]),
     ];
     me.proc = startCli(args);
     me.ready = false;

@@ -31,6 +31,30 @@ export function cliCommand(args: string[]): { cmd: string; argv: string[] } {
   return { cmd: process.execPath, argv: [mainPath(), ...args] };
 }
 
+/** Where one local node lives: its data directory, libp2p listen address, peer ID and HTTP URL. */
+export interface NodePlace {
+  dir: string;
+  listen: string;
+  peerId: string;
+  url: string;
+}
+
+/** `chiselstore node` arguments for `me` in a cluster of `all` (everyone else as --peers). */
+export function nodeArgs(me: NodePlace, all: readonly NodePlace[], o: { fsync: string }): string[] {
+  return [
+    "node",
+    "--data",
+    me.dir,
+    "--listen",
+    me.listen,
+    "--http",
+    me.url.slice("http://".length),
+    "--fsync",
+    o.fsync,
+    ...all.filter((x) => x !== me).flatMap((x) => ["--peers", `${x.listen}/p2p/${x.peerId}`]),
+  ];
+}
+
 /** A free TCP port on 127.0.0.1 (bound, read, released). */
 export async function freePort(): Promise<number> {
   return await new Promise((resolve, reject) => {
@@ -149,22 +173,10 @@ export class LocalCluster {
   }
 
   #spawn(me: LocalNode, fsync: string): void {
-    const peers = this.nodes.filter((o) => o !== me).flatMap((
-      o,
-    ) => ["--peers", `${o.listen}/p2p/${o.peerId}`]);
     const { cmd, argv } = cliCommand([
-      "node",
-      "--data",
-      me.dir,
-      "--listen",
-      me.listen,
-      "--http",
-      me.url.slice("http://".length),
-      "--fsync",
-      fsync,
+      ...nodeArgs(me, this.nodes, { fsync }),
       "--log-level",
       "warn",
-      ...peers,
     ]);
     const child = spawn(cmd, argv, { env: childEnv(), stdio: ["ignore", "pipe", "pipe"] });
     everyChild.add(child);
