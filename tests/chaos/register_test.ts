@@ -210,13 +210,17 @@ test("register workload under leader and follower partitions is linearizable", a
       failedCas: count((op) => op.kind === "cas" && op.outcome === "fail"),
       indeterminate: count((op) => op.outcome === "indeterminate"),
     };
-    console.log("register figures:", JSON.stringify(figures));
+    const t0 = performance.now();
+    const res = checkHistory(history, { timeoutMs: 15_000 });
+    console.log(
+      "register figures:",
+      JSON.stringify({ ...figures, checkMs: Math.round(performance.now() - t0) }),
+    );
     // Not vacuous: the history holds real reads, writes and successful CASes on every key.
     for (const key of KEYS) {
       assert.ok(history.some((op) => op.key === key && op.kind === "write" && op.outcome === "ok"), key);
     }
     assert.ok(figures.okReads >= 20 && figures.okWrites >= 10 && figures.okCas >= 1, JSON.stringify(figures));
-    const res = checkHistory(history, { timeoutMs: 15_000 });
     assert.equal(res.result, "ok", describeResult(res));
   } finally {
     await c.stop();
