@@ -812,10 +812,19 @@ export class ChiselStore {
   ): Promise<ClusterConfig> {
     if (this.#stopped || this.#removed) throw new NodeError("stopped", "node stopped or removed");
     const deadline = Date.now() + (timeoutMs ?? this.#timeout());
+    // Retried until the deadline: not the leader yet, no leader yet, or a stop sign in flight (another change,
+    // or this one's switch still under way) all pass; the leader side is idempotent, so a retry is safe.
+    const retryable = (code: string) =>
+      code === "not-leader" || code === "no-leader" || code === "reconfiguring";
     while (Date.now() < deadline) {
       const leader = this.leader;
-      if (leader === this.peerId && this.isLeader()) return await this.#reconfigureHere(req, deadline);
-      if (leader && this.#transport) {
+      if (leader === this.peerId && this.isLeader()) {
+        try {
+          return await this.#reconfigureHere(req, deadline);
+        } catch (e) {
+          if (!(e instanceof NodeError) || !retryable(e.code)) throw e;
+        }
+      } else if (leader && this.#transport) {
         try {
           const bytes = await callRpc(
             this.#transport.libp2p,
@@ -829,9 +838,7 @@ export class ChiselStore {
           );
           const res = decodeAdminResponse(bytes);
           if (res.ok) return res.config;
-          if (res.code !== "not-leader" && res.code !== "no-leader") {
-            throw new NodeError(res.code, res.message, res.leader);
-          }
+          if (!retryable(res.code)) throw new NodeError(res.code, res.message, res.leader);
         } catch (e) {
           if (e instanceof NodeError) throw e;
         }
@@ -847,6 +854,9 @@ export class ChiselStore {
     deadline: number,
   ): Promise<ClusterConfig> {
     const from = this.#config;
+    // Already in effect (a retried request whose first attempt went through): nothing to propose.
+    const target = req.op === "join" ? parsePeerAddr(req.addr).peer : req.id;
+    if (from.members.includes(target) === (req.op === "join")) return this.configuration;
     const addrs: Record<NodeId, string[]> = structuredClone(from.addrs);
     addrs[this.peerId] = this.multiaddrs();
     let members: NodeId[];

@@ -54,11 +54,12 @@ test("join a node and remove a member under load: nothing acknowledged is lost",
   const { peerId } = await loadOrCreateIdentity(dir);
   const addr = `/ip4/127.0.0.1/tcp/${await freePort()}/p2p/${peerId}`;
   let joiner: ChiselStore | undefined;
+  let load: ReturnType<typeof writeLoad> | undefined;
   try {
     const l = await c.leader();
     await c.node(l).execute("CREATE TABLE load(k INTEGER PRIMARY KEY)");
-    const load = writeLoad(() => c.node(l));
-    await waitFor(() => load.acked.length >= 20, 10_000, "some writes before the join");
+    const w = load = writeLoad(() => c.node(l));
+    await waitFor(() => w.acked.length >= 20, 10_000, "some writes before the join");
     // The new node starts, waits to be added, then fetches the database from the member it was given.
     const joining = ChiselStore.start({
       dataDir: dir,
@@ -75,20 +76,20 @@ test("join a node and remove a member under load: nothing acknowledged is lost",
     assert.ok(config.startIdx > 1, "the new configuration continues the global log index");
     joiner = await joining;
     assert.deepEqual(joiner.members, config.members);
-    await waitFor(() => load.acked.length >= 60, 15_000, "writes continue in configuration 2");
+    await waitFor(() => w.acked.length >= 60, 15_000, "writes continue in configuration 2");
     // Remove a follower (not the one serving the load).
     const victim = c.nodes[(l + 1) % 3].peerId;
     const after = await c.node(l).removeMember(victim);
     assert.equal(after.configId, 3);
     assert.ok(!after.members.includes(victim));
-    await waitFor(() => load.acked.length >= 100, 15_000, "writes continue in configuration 3");
-    await load.stop();
+    await waitFor(() => w.acked.length >= 100, 15_000, "writes continue in configuration 3");
+    await w.stop();
     const members = [c.node(l), c.node((l + 2) % 3), joiner];
     await converged(members);
     for (const n of members) {
       const [r] = await n.query("SELECT k FROM load", { consistency: "none" });
       const have = new Set(r.values!.map((row) => Number(row[0])));
-      const missing = load.acked.filter((k) => !have.has(k));
+      const missing = w.acked.filter((k) => !have.has(k));
       assert.deepEqual(missing, [], `${n.peerId} has every acknowledged write`);
     }
     // A restart resumes the latest configuration from <data>/cluster.json and its own log.
@@ -109,6 +110,7 @@ test("join a node and remove a member under load: nothing acknowledged is lost",
       (e) => e instanceof NodeError && e.code === "not-member",
     );
   } finally {
+    await load?.stop().catch(() => {}); // before the nodes go: a failure above must not hide behind it
     await joiner?.stop();
     await c.stop();
   }
