@@ -8,37 +8,37 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { checkHistory, describeResult, type Op, type Outcome, type Value } from "./linearizability.ts";
 
+/** Fields every op shares: process, timing, outcome and key (default "x"). */
+const base = (p: number, invoke: number, complete: number, outcome: Outcome = "ok", key = "x") => ({
+  key,
+  invoke,
+  complete,
+  outcome,
+  process: p,
+});
 const r = (
   p: number,
   value: Value,
   invoke: number,
   complete: number,
-  outcome: Outcome = "ok",
-  key = "x",
+  outcome?: Outcome,
+  key?: string,
 ): Op => ({
   kind: "read",
-  key,
   value,
-  invoke,
-  complete,
-  outcome,
-  process: p,
+  ...base(p, invoke, complete, outcome, key),
 });
 const w = (
   p: number,
   value: Value,
   invoke: number,
   complete: number,
-  outcome: Outcome = "ok",
-  key = "x",
+  outcome?: Outcome,
+  key?: string,
 ): Op => ({
   kind: "write",
-  key,
   value,
-  invoke,
-  complete,
-  outcome,
-  process: p,
+  ...base(p, invoke, complete, outcome, key),
 });
 const cas = (
   p: number,
@@ -46,9 +46,9 @@ const cas = (
   value: Value,
   invoke: number,
   complete: number,
-  outcome: Outcome = "ok",
-  key = "x",
-): Op => ({ kind: "cas", key, expected, value, invoke, complete, outcome, process: p });
+  outcome?: Outcome,
+  key?: string,
+): Op => ({ kind: "cas", expected, value, ...base(p, invoke, complete, outcome, key) });
 
 function accepts(h: Op[], why: string): void {
   const res = checkHistory(h);
