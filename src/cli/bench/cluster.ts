@@ -102,6 +102,10 @@ export interface LocalClusterOptions {
   readyTimeoutMs?: number;
   /** Between SIGTERM and SIGKILL. Default 5 s. */
   graceMs?: number;
+  /** Admit any libp2p client (`--clients any`), for the libp2p client runs. Default false. */
+  p2pClients?: boolean;
+  /** The nodes' `--election-ms` (default: the node's own default). */
+  electionMs?: number;
   signal?: AbortSignal;
 }
 
@@ -162,7 +166,11 @@ export class LocalCluster {
           output: "",
         });
       }
-      for (const n of c.nodes) c.#spawn(n, opts.fsync);
+      const extra = [
+        ...(opts.p2pClients ? ["--clients", "any"] : []),
+        ...(opts.electionMs !== undefined ? ["--election-ms", String(opts.electionMs)] : []),
+      ];
+      for (const n of c.nodes) c.#spawn(n, opts.fsync, extra);
       await Promise.all(c.nodes.map((n) => c.#waitReady(n, opts.readyTimeoutMs ?? 60_000, opts.signal)));
       return c;
     } catch (e) {
@@ -172,9 +180,10 @@ export class LocalCluster {
     }
   }
 
-  #spawn(me: LocalNode, fsync: string): void {
+  #spawn(me: LocalNode, fsync: string, extra: string[]): void {
     const { cmd, argv } = cliCommand([
       ...nodeArgs(me, this.nodes, { fsync }),
+      ...extra,
       "--log-level",
       "warn",
     ]);
@@ -229,6 +238,18 @@ export class LocalCluster {
         `--- ${n.name} (pid ${n.pid}) ---\n${n.output.trimEnd().split("\n").slice(-lines).join("\n")}`
       )
       .join("\n");
+  }
+
+  /** Node `n`'s full libp2p address (for P2pClient.connect). */
+  static p2pAddr(n: LocalNode): string {
+    return `${n.listen}/p2p/${n.peerId}`;
+  }
+
+  /** kill -9 of one node (no cleanup on its side); resolves once the process is gone. */
+  async kill9(n: LocalNode): Promise<void> {
+    if (!LocalCluster.running(n) || n.pid === undefined) return;
+    process.kill(n.pid, "SIGKILL");
+    await n.exited;
   }
 
   /** SIGKILL to every running node at once (a second Ctrl-C). */

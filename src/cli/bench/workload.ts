@@ -1,9 +1,9 @@
 /**
  * The measurements of `chiselstore bench`: a closed loop of `inflight` workers, each sending one request at a
- * time for a fixed duration, requests spread round-robin over the nodes. Every successful request's latency is
+ * time for a fixed duration, requests spread round-robin over the nodes' clients (HTTP or libp2p: any SqlApi). Every successful request's latency is
  * kept; failures are counted (with the first message kept) and do not stop the phase.
  */
-import type { HttpClient } from "../../client/http_client.ts";
+import type { SqlApi } from "../../server/call_args.ts";
 import type { Consistency } from "../../server/consistency.ts";
 import { Interrupted } from "./poll.ts";
 
@@ -32,12 +32,12 @@ export function quantile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))];
 }
 
-/** Runs `op` with `inflight` workers for `durationMs`; `op(client, seq)` throws on failure. */
-export async function runPhase(opts: {
-  clients: readonly HttpClient[];
+/** Runs `op` with `inflight` workers for `durationMs`; `op(client, seq)` throws on failure. Any client type. */
+export async function runPhase<C = SqlApi>(opts: {
+  clients: readonly C[];
   inflight: number;
   durationMs: number;
-  op: (client: HttpClient, seq: number) => Promise<void>;
+  op: (client: C, seq: number) => Promise<void>;
   signal?: AbortSignal;
 }): Promise<PhaseResult> {
   const latencies: number[] = [];
@@ -89,10 +89,13 @@ function payload(seq: number): string {
 }
 
 /** One INSERT of one row through the log. */
-export function insertOp(table: string): (client: HttpClient, seq: number) => Promise<void> {
+export function insertOp(
+  table: string,
+  timeoutMs = REQUEST_TIMEOUT_MS,
+): (client: SqlApi, seq: number) => Promise<void> {
   const sql = `INSERT INTO ${table}(v) VALUES (?)`;
   return async (client, seq) => {
-    const r = await client.execute(sql, [payload(seq)], { timeoutMs: REQUEST_TIMEOUT_MS });
+    const r = await client.execute(sql, [payload(seq)], { timeoutMs });
     const failed = r.error ?? r.results.find((s) => s.error !== undefined)?.error;
     if (failed !== undefined) throw new Error(failed);
   };
@@ -103,13 +106,26 @@ export function selectOp(
   table: string,
   level: Consistency,
   maxId: number,
-): (client: HttpClient, seq: number) => Promise<void> {
+): (client: SqlApi, seq: number) => Promise<void> {
   const sql = `SELECT v FROM ${table} WHERE id = ?`;
   return async (client, seq) => {
     const id = ((Math.imul(seq, 2654435761) >>> 0) % maxId) + 1;
     const [r] = await client.query(sql, [id], { consistency: level, timeoutMs: REQUEST_TIMEOUT_MS });
     if (r?.error !== undefined) throw new Error(r.error);
     if (r === undefined || r.values === undefined) throw new Error("no result rows in the answer");
+  };
+}
+
+/** One atomic transaction of `rows` single-row INSERTs (one log entry, one SQLite transaction). */
+export function txOp(table: string, rows: number): (client: SqlApi, seq: number) => Promise<void> {
+  const sql = `INSERT INTO ${table}(v) VALUES (?)`;
+  return async (client, seq) => {
+    const statements = Array.from({ length: rows }, (_, i) => ({ sql, params: [payload(seq * rows + i)] }));
+    const r = await client.execute(statements, { transaction: true, timeoutMs: REQUEST_TIMEOUT_MS });
+    const failed = r.error ?? r.results.find((s) => s.error !== undefined)?.error;
+    if (failed !== undefined) throw new Error(failed);
+    if (r.rolledBack) throw new Error("transaction rolled back");
+    if (r.results.length !== rows) throw new Error(`expected ${rows} results, got ${r.results.length}`);
   };
 }
 
