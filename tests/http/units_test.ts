@@ -78,7 +78,7 @@ test("request bodies to statements", () => {
       { sql: "SELECT :a", params: Object.assign(Object.create(null), { a: 1 }) },
     ],
   );
-  const [blob] = parseStatements('[["SELECT ?", [0, 255], false, 12345678901234567890]]');
+  const [blob] = parseStatements('[["SELECT ?, ?, ?", [0, 255], false, 12345678901234567890]]');
   assert.deepEqual(blob.params, [new Uint8Array([0, 255]), 0, 12345678901234567000]);
   const [proto] = parseStatements('[["SELECT :__proto__", {"__proto__": 5}]]');
   assert.equal(

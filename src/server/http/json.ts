@@ -33,6 +33,27 @@ export function numberFromLiteral(value: number, source: string | undefined): nu
   return big >= INT64_MIN && big <= INT64_MAX ? big : value;
 }
 
+/**
+ * True when `text` nests arrays/objects deeper than `max` levels (strings skipped). JSON.parse recurses per
+ * level, so a body of a million "[" would otherwise be rejected only by a stack overflow; checking first
+ * gives a clear error and keeps the parser's recursion (and its reviver's) shallow.
+ */
+export function nestsDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // Skip a string: up to the next quote not escaped by a backslash.
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
+  }
+  return false;
+}
+
 /** JSON.parse, with integer literals outside the safe range read as bigints (see numberFromLiteral). */
 export function parseJson(text: string): unknown {
   const reviver: SourceReviver = (_k, v, context) =>

@@ -2,12 +2,18 @@
  * rqlite request bodies to Statements: a JSON array whose elements are a SQL string, `[sql, p1, p2, ...]`
  * (positional) or `[sql, {name: value}]` (named). Values: strings, null, numbers (integer literals are
  * integers, other literals reals), booleans (1/0) and arrays of bytes 0..255 (BLOBs, as rqlite accepts).
- * Anything else is a 400 with the position of the offending element; nothing is executed.
+ * Anything else is a 400 with the position of the offending element; nothing is executed. So are parameters
+ * that do not match the SQL's placeholders (too many or too few values, a name the SQL does not use): SQLite
+ * would ignore an unknown name and bind NULL to a missing value, silently storing something else than meant.
  */
 import type { NamedParams, Statement } from "../../store/command.ts";
+import { tokenize } from "../../store/lexer.ts";
 import type { SqlValue } from "../../store/results.ts";
 import { HttpError } from "./errors.ts";
-import { parseJson } from "./json.ts";
+import { nestsDeeperThan, parseJson } from "./json.ts";
+
+/** The deepest a valid body nests: array > statement > named object > byte array, with room to spare. */
+const MAX_JSON_DEPTH = 32;
 
 function bad(message: string): HttpError {
   return new HttpError(400, message);
@@ -41,6 +47,56 @@ export function toSqlValue(v: unknown, where: string): SqlValue {
   throw bad(`${where}: unsupported parameter type (use string, number, boolean, null or a byte array)`);
 }
 
+/** The SQL's placeholders as SQLite numbers them: `count` is sqlite3_bind_parameter_count. */
+interface Placeholders {
+  count: number;
+  /** Bare `?`s present (only positional values can fill them). */
+  anonymous: boolean;
+  /** Named (`:a`, `@a`, `$a`) and numbered (`?3`) placeholders, as written. */
+  named: Set<string>;
+}
+
+function placeholders(sql: string): Placeholders {
+  const p: Placeholders = { count: 0, anonymous: false, named: new Set() };
+  for (const t of tokenize(sql)) {
+    if (t.kind !== "param") continue;
+    if (t.text === "?") {
+      p.anonymous = true;
+      p.count++;
+    } else if (t.text.startsWith("?")) {
+      p.named.add(t.text);
+      p.count = Math.max(p.count, Number(t.text.slice(1)) || 0);
+    } else if (!p.named.has(t.text)) {
+      p.named.add(t.text);
+      p.count++;
+    }
+  }
+  return p;
+}
+
+function checkPositional(sql: string, n: number, i: number): void {
+  const { count } = placeholders(sql);
+  if (n !== count) {
+    throw bad(`statement ${i}: ${n} parameter values given, the SQL has ${count} placeholders`);
+  }
+}
+
+/** Every key names a placeholder (`name` matches `:name`, `@name` or `$name`) and every placeholder has a key. */
+function checkNamed(sql: string, keys: string[], i: number): void {
+  const p = placeholders(sql);
+  if (p.anonymous) throw bad(`statement ${i}: the SQL has ? placeholders, which need positional values`);
+  const used = new Set<string>();
+  for (const k of keys) {
+    const forms = /^[:@$?]/.test(k) ? [k] : [":" + k, "@" + k, "$" + k];
+    const hits = forms.filter((f) => p.named.has(f));
+    if (hits.length === 0) throw bad(`statement ${i}: no placeholder for parameter "${k}" in the SQL`);
+    for (const h of hits) used.add(h);
+  }
+  for (const name of p.named) {
+    if (!used.has(name)) throw bad(`statement ${i}: no value for placeholder ${name}`);
+  }
+}
+
 function toStatement(el: unknown, i: number): Statement {
   if (typeof el === "string") return { sql: el };
   if (!Array.isArray(el)) {
@@ -56,6 +112,7 @@ function toStatement(el: unknown, i: number): Statement {
     for (const [k, v] of Object.entries(rest[0])) {
       named[k] = toSqlValue(v, `statement ${i}, parameter "${k}"`);
     }
+    checkNamed(sql, Object.keys(named), i);
     return { sql, params: named as NamedParams };
   }
   const params = rest.map((v, j) => {
@@ -66,6 +123,7 @@ function toStatement(el: unknown, i: number): Statement {
     }
     return toSqlValue(v, `statement ${i}, parameter ${j + 1}`);
   });
+  checkPositional(sql, params.length, i);
   return { sql, params };
 }
 
@@ -77,6 +135,9 @@ function describe(v: unknown): string {
 
 /** Parse a request body (already UTF-8 text) into statements; throws HttpError 400. */
 export function parseStatements(text: string): Statement[] {
+  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
+    throw bad(`invalid JSON body: nested deeper than ${MAX_JSON_DEPTH} levels`);
+  }
   let body: unknown;
   try {
     body = parseJson(text);
