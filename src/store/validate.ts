@@ -62,6 +62,7 @@ const WRITE_PRAGMAS = new Set(["application_id", "defer_foreign_keys", "user_ver
 const BLOCKED_FUNCTIONS = new Map([
   ["LOAD_EXTENSION", "load_extension() is not allowed"],
   ["TOTAL_CHANGES", "total_changes() counts per connection and differs between replicas"],
+  ["FTS3_TOKENIZER", "fts3_tokenizer() is not allowed: it reads and sets native pointers"],
 ]);
 
 const TXN_WORDS = new Set(["BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE"]);
@@ -129,11 +130,15 @@ function checkOne(toks: Token[]): string | undefined {
       ) {
         return "the temp schema is not allowed: it is per connection and snapshots do not carry it";
       }
-      if (t.kind !== "string" && l.startsWith("pragma_") && !READ_PRAGMAS.has(l.slice(7))) {
+      // SQLite takes a string where a table name is expected (FROM 'pragma_x'), so a string counts in
+      // that position; elsewhere 'pragma_...' is just text.
+      const tableName = t.kind !== "string" || /^(FROM|JOIN|,|\.)$/.test(toks[i - 1]?.text ?? "");
+      if (tableName && l.startsWith("pragma_") && !READ_PRAGMAS.has(l.slice(7))) {
         return `${l} is not allowed: it reads per-node or physical state`;
       }
-      if (t.kind === "word" && isPunct(toks[i + 1], "(")) {
-        const why = BLOCKED_FUNCTIONS.get(t.text);
+      // A quoted name calls the same function ("total_changes"() is total_changes()).
+      if (t.kind !== "string" && isPunct(toks[i + 1], "(")) {
+        const why = BLOCKED_FUNCTIONS.get(t.text.toUpperCase());
         if (why) return why;
       }
     }
