@@ -16,6 +16,7 @@ import type { RqliteNode } from "../server/http/status.ts";
 import { statementArgs, type StatementInput } from "../server/call_args.ts";
 import type { Params } from "../store/command.ts";
 import type { CommandResult, SqlValue, StatementResult } from "../store/results.ts";
+import { type HttpConnectOptions, send, TransportError } from "./http_transport.ts";
 
 export class HttpClientError extends NodeError {
   override name = "HttpClientError";
@@ -92,9 +93,12 @@ const QUERY_OPTION_KEYS = ["consistency", "associative", "timings", "timeoutMs"]
 
 export class HttpClient {
   readonly baseUrl: string;
+  readonly #connect: HttpConnectOptions;
 
-  constructor(baseUrl: string) {
+  /** `connect`: credentials, and the CA (or client certificate) for an https URL; see docs/security.md. */
+  constructor(baseUrl: string, connect: HttpConnectOptions = {}) {
     this.baseUrl = baseUrl.replace(/\/+$/, "");
+    this.#connect = connect;
   }
 
   async #call(
@@ -108,18 +112,17 @@ export class HttpClient {
       if (v === true) url.searchParams.set(k, "");
       else if (typeof v === "string") url.searchParams.set(k, v);
     }
-    let res: Response;
     try {
-      res = await fetch(url, {
+      return await send(url, {
         method,
         ...(body !== undefined
           ? { body: stringifyJson(body), headers: { "Content-Type": "application/json" } }
           : {}),
-      });
+      }, this.#connect);
     } catch (e) {
-      throw new HttpClientError(0, "timeout", `cannot reach ${url.origin}: ${(e as Error).message}`);
+      if (e instanceof TransportError) throw new HttpClientError(0, "timeout", e.message);
+      throw e;
     }
-    return { status: res.status, text: await res.text() };
   }
 
   async #json<T>(

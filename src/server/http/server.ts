@@ -2,10 +2,12 @@
  * startHttpApi: an rqlite-compatible HTTP API for one ChiselStore node (node:http, so it runs on Node and
  * on Deno). Every handler is wrapped: bad input yields a 4xx, a failure a 5xx, never a crashed node.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Statement } from "../../store/command.ts";
 import type { ChiselStore } from "../node.ts";
+import { Authenticator, type AuthOptions } from "./auth.ts";
 import { DEFAULT_MAX_BODY_BYTES, readTextBody } from "./body.ts";
 import { checksumBody } from "./checksum.ts";
 import { DASHBOARD_HTML, dashboardData } from "./dashboard.ts";
@@ -17,6 +19,9 @@ import { HttpMetrics } from "./metrics.ts";
 import { QueryParams } from "./params.ts";
 import { parseStatements } from "./statements.ts";
 import { buildNodes, buildStatus, readiness, VERSION } from "./status.ts";
+import { checkTls, type HttpTlsOptions } from "./tls.ts";
+import { isReadStatement } from "./classify.ts";
+import type { Permission, Users } from "./users.ts";
 
 export interface HttpApiOptions {
   /** Interface to bind. Default 127.0.0.1 (loopback only). */
@@ -29,6 +34,12 @@ export interface HttpApiOptions {
   nodesTimeoutMs?: number;
   /** The URL to advertise to the cluster, when clients reach this node by another name (proxy, NAT). */
   advertiseUrl?: string;
+  /** Serve HTTPS with this certificate (and require client certificates signed by `clientCa`). */
+  tls?: HttpTlsOptions;
+  /** Require credentials from this users file (users.ts); without it every request may do everything. */
+  users?: Users;
+  /** Tuning of the credential checks (cache period). */
+  auth?: AuthOptions;
 }
 
 export interface HttpApi {
@@ -48,12 +59,19 @@ interface Ctx {
   req: IncomingMessage;
   q: QueryParams;
   maxBodyBytes: number;
+  /** Throws 401/403 unless the caller holds these permissions (a no-op without a users file). */
+  authorize(perms: Permission[]): void;
 }
 
 type Handler = (ctx: Ctx) => Promise<Reply>;
 
 interface Route {
   methods: Partial<Record<string, Handler>>;
+  /**
+   * Needed before the request is read. Several: any one lets the request in, and the handler checks the
+   * rest (/db/request, whose statements decide between execute and query).
+   */
+  perms: Permission[];
 }
 
 async function bodyStatements(ctx: Ctx): Promise<Statement[]> {
@@ -72,34 +90,52 @@ export async function startHttpApi(node: ChiselStore, opts: HttpApiOptions = {})
   const host = opts.host ?? "127.0.0.1";
   const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const metrics = new HttpMetrics();
+  const auth = opts.users ? new Authenticator(opts.users, opts.auth) : undefined;
+  if (opts.tls) checkTls(opts.tls);
   const startedAt = new Date();
   let url = "";
   let bindAddr = "";
 
-  const dataRoute = (run: typeof data.execute, get?: boolean): Route => {
+  const dataRoute = (run: typeof data.execute, perm: Permission, get?: boolean): Route => {
     const post: Handler = async (ctx) => ok(await run(node, await bodyStatements(ctx), ctx.q));
     return {
       methods: get
         ? { GET: async (ctx) => ok(await run(node, queryStatements(ctx), ctx.q)), POST: post }
         : { POST: post },
+      perms: [perm],
     };
+  };
+  /** /db/request: reads need `query`, writes `execute`, checked once the statements are known. */
+  const requestRoute: Route = {
+    methods: {
+      POST: async (ctx) => {
+        const stmts = await bodyStatements(ctx);
+        ctx.authorize(stmts.map((s) => (isReadStatement(s) ? "query" : "execute")));
+        return ok(await data.request(node, stmts, ctx.q));
+      },
+    },
+    perms: ["execute", "query"],
   };
 
   const routes: Record<string, Route> = {
-    "/db/execute": dataRoute(data.execute),
-    "/db/query": dataRoute(data.query, true),
-    "/db/request": dataRoute(data.request),
-    "/db/checksum": { methods: { GET: async () => ok(await checksumBody(node)) } },
+    "/db/execute": dataRoute(data.execute, "execute"),
+    "/db/query": dataRoute(data.query, "query", true),
+    "/db/request": requestRoute,
+    "/db/checksum": { methods: { GET: async () => ok(await checksumBody(node)) }, perms: ["status"] },
     "/cluster/join": {
       methods: { POST: async (ctx) => ok(await cluster.join(node, ctx.req, ctx.maxBodyBytes)) },
+      perms: ["join"],
     },
     "/cluster/remove": {
       methods: { POST: async (ctx) => ok(await cluster.remove(node, ctx.req, ctx.maxBodyBytes)) },
+      perms: ["remove"],
     },
     "/status": {
       methods: {
-        GET: () => Promise.resolve(ok(buildStatus({ node, url, bindAddr, startedAt, maxBodyBytes }))),
+        GET: () =>
+          Promise.resolve(ok(buildStatus({ node, url, bindAddr, startedAt, maxBodyBytes, auth: !!auth }))),
       },
+      perms: ["status"],
     },
     "/nodes": {
       methods: {
@@ -112,6 +148,7 @@ export async function startHttpApi(node: ChiselStore, opts: HttpApiOptions = {})
             ),
           ),
       },
+      perms: ["status"],
     },
     "/readyz": {
       methods: {
@@ -120,6 +157,7 @@ export async function startHttpApi(node: ChiselStore, opts: HttpApiOptions = {})
           return Promise.resolve({ status: r.status, body: r.text });
         },
       },
+      perms: ["ready"],
     },
     "/metrics": {
       methods: {
@@ -130,6 +168,7 @@ export async function startHttpApi(node: ChiselStore, opts: HttpApiOptions = {})
             headers: { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" },
           }),
       },
+      perms: ["status"],
     },
     "/": {
       methods: {
@@ -140,6 +179,7 @@ export async function startHttpApi(node: ChiselStore, opts: HttpApiOptions = {})
             headers: { "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-cache" },
           }),
       },
+      perms: ["status"],
     },
     "/dashboard/data": {
       methods: {
@@ -152,6 +192,7 @@ export async function startHttpApi(node: ChiselStore, opts: HttpApiOptions = {})
             ),
           ),
       },
+      perms: ["status"],
     },
   };
 
@@ -163,7 +204,14 @@ export async function startHttpApi(node: ChiselStore, opts: HttpApiOptions = {})
       const allow = Object.keys(route.methods).join(", ");
       throw new HttpError(405, `method ${req.method} not allowed (allowed: ${allow})`, { Allow: allow });
     }
-    return await handler({ node, req, q, maxBodyBytes });
+    // Nothing of the request is read or run before the caller is known and admitted.
+    let authorize: Ctx["authorize"] = () => {};
+    if (auth) {
+      const who = await auth.authenticate(req.headers.authorization);
+      authorize = (perms) => auth.authorize(who, perms);
+      if (!route.perms.some((p) => who.perms.has(p))) authorize(route.perms);
+    }
+    return await handler({ node, req, q, maxBodyBytes, authorize });
   }
 
   function send(res: ServerResponse, reply: Reply, pretty: boolean, head: boolean): void {
@@ -206,13 +254,21 @@ export async function startHttpApi(node: ChiselStore, opts: HttpApiOptions = {})
     }
   }
 
-  const server = createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((e) => {
       // Only send() can get here (a socket gone mid-write): nothing left to answer.
       if (!res.headersSent) res.writeHead(500).end();
       else res.destroy(e as Error);
     });
-  });
+  };
+  const tls = opts.tls;
+  const server: Server = tls
+    ? createHttpsServer({
+      cert: tls.cert,
+      key: tls.key,
+      ...(tls.clientCa ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true } : {}),
+    }, listener)
+    : createServer(listener);
   server.on("clientError", (_e, socket) => {
     if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
     else socket.destroy();
@@ -228,7 +284,9 @@ export async function startHttpApi(node: ChiselStore, opts: HttpApiOptions = {})
   const hostPart = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
   bindAddr = `${hostPart}:${addr.port}`;
   url = opts.advertiseUrl ??
-    `http://${hostPart === "0.0.0.0" || hostPart === "[::]" ? "127.0.0.1" : hostPart}:${addr.port}`;
+    `${tls ? "https" : "http"}://${
+      hostPart === "0.0.0.0" || hostPart === "[::]" ? "127.0.0.1" : hostPart
+    }:${addr.port}`;
   node.advertiseHttp(url);
 
   return {

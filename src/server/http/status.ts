@@ -55,6 +55,8 @@ export interface StatusContext {
   bindAddr: string;
   startedAt: Date;
   maxBodyBytes: number;
+  /** Whether requests need credentials (a users file is loaded). */
+  auth?: boolean;
 }
 
 export function buildStatus(ctx: StatusContext): Record<string, unknown> {
@@ -64,7 +66,12 @@ export function buildStatus(ctx: StatusContext): Record<string, unknown> {
   const rt = runtimeInfo();
   return {
     build: { version: VERSION, runtime: `${rt.name} ${rt.version}` },
-    http: { bind_addr: ctx.bindAddr, url: ctx.url, auth: "disabled", max_body_bytes: ctx.maxBodyBytes },
+    http: {
+      bind_addr: ctx.bindAddr,
+      url: ctx.url,
+      auth: ctx.auth ? "enabled" : "disabled",
+      max_body_bytes: ctx.maxBodyBytes,
+    },
     node: {
       id: st.peerId,
       start_time: ctx.startedAt.toISOString(),
