@@ -41,8 +41,13 @@ export interface Running {
   exited: Promise<number>;
 }
 
-export function startCli(args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): Running {
-  const { cmd, argv } = cliCommand(args);
+/** `prefix` runs the CLI through another command (e.g. `ip netns exec <ns>`), which must exec it. */
+export function startCli(
+  args: string[],
+  opts: { env?: Record<string, string>; cwd?: string; prefix?: string[] } = {},
+): Running {
+  const c = cliCommand(args);
+  const [cmd, ...argv] = [...(opts.prefix ?? []), c.cmd, ...c.argv];
   const child = spawn(cmd, argv, { env: cleanEnv(opts.env), cwd: opts.cwd, stdio: ["pipe", "pipe", "pipe"] });
   let out = "";
   let err = "";

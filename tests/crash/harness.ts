@@ -42,6 +42,14 @@ export interface ProcClusterOptions {
   snapshotEntries?: number;
   /** How long a (re)started node may take to answer /readyz. Default 30 s. */
   readyTimeoutMs?: number;
+  /** Where node i listens (libp2p, without /p2p) and serves HTTP. Default: free loopback ports. */
+  place?: (i: number) => Promise<{ listen: string; url: string }>;
+  /** A command node i's process is started through, which must exec the CLI (e.g. `ip netns exec <ns>`). */
+  prefix?: (i: number) => string[];
+}
+
+async function loopback(): Promise<{ listen: string; url: string }> {
+  return { listen: `/ip4/127.0.0.1/tcp/${await freePort()}`, url: `http://127.0.0.1:${await freePort()}` };
 }
 
 interface StatusBody {
@@ -78,8 +86,7 @@ export class ProcCluster {
       for (let i = 0; i < n; i++) {
         const dir = join(c.root, `n${i}`);
         const { peerId } = await loadOrCreateIdentity(dir);
-        const listen = `/ip4/127.0.0.1/tcp/${await freePort()}`;
-        const url = `http://127.0.0.1:${await freePort()}`;
+        const { listen, url } = await (opts.place ?? loopback)(i);
         const node: ProcNode = {
           name: `n${i}`,
           dir,
@@ -117,7 +124,7 @@ export class ProcCluster {
         ? ["--snapshot-entries", String(this.#opts.snapshotEntries)]
         : []),
     ];
-    me.proc = startCli(args);
+    me.proc = startCli(args, { prefix: this.#opts.prefix?.(i) });
     me.ready = false;
     everyChild.add(me.proc);
     return performance.now();
@@ -154,6 +161,22 @@ export class ProcCluster {
     await p.exited;
     everyChild.delete(p);
     me.pastOutput.push(p.stderr());
+  }
+
+  /** SIGSTOP to node i: it stays up (sockets open, packets queued) but does nothing, as in a long GC pause. */
+  pause(i: number): void {
+    this.#signal(i, "SIGSTOP");
+  }
+
+  /** SIGCONT to a paused node i. */
+  resume(i: number): void {
+    this.#signal(i, "SIGCONT");
+  }
+
+  #signal(i: number, sig: "SIGSTOP" | "SIGCONT"): void {
+    const p = this.nodes[i].proc;
+    if (!p) throw new Error(`${this.nodes[i].name} is not running`);
+    process.kill(p.child.pid!, sig);
   }
 
   /** Indexes of the nodes whose process is running. */

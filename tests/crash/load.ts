@@ -11,7 +11,12 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { waitFor } from "../net/wait.ts";
 import type { ProcCluster } from "./harness.ts";
 
-export const TABLE_SQL = "CREATE TABLE t(id INTEGER PRIMARY KEY, k TEXT NOT NULL, via INTEGER NOT NULL)";
+/** The table a WriteLoad inserts into (several loads on one cluster each use their own). */
+export function tableSql(table = "t"): string {
+  return `CREATE TABLE ${table}(id INTEGER PRIMARY KEY, k TEXT NOT NULL, via INTEGER NOT NULL)`;
+}
+
+export const TABLE_SQL = tableSql();
 
 export interface WriteRecord {
   key: string;
@@ -29,13 +34,15 @@ const FAILURE_PAUSE_MS = 20;
 
 export class WriteLoad {
   readonly records: WriteRecord[] = [];
+  readonly table: string;
   readonly #cluster: ProcCluster;
   #stopped = false;
   #writers: Promise<void>[] = [];
   #error: unknown;
 
-  constructor(cluster: ProcCluster, writers: number, timeoutMs = 3000) {
+  constructor(cluster: ProcCluster, writers: number, timeoutMs = 3000, table = "t") {
     this.#cluster = cluster;
+    this.table = table;
     for (let w = 0; w < writers; w++) {
       this.#writers.push(this.#writer(w, timeoutMs).catch((e) => void (this.#error ??= e)));
     }
@@ -51,7 +58,7 @@ export class WriteLoad {
       let detail: string | undefined;
       try {
         const r = await this.#cluster.nodes[via].client.execute(
-          { sql: "INSERT INTO t(k, via) VALUES(?, ?)", params: [key, via] },
+          { sql: `INSERT INTO ${this.table}(k, via) VALUES(?, ?)`, params: [key, via] },
           { timeoutMs },
         );
         const res = r.results[0];
@@ -118,7 +125,7 @@ export async function verify(c: ProcCluster, load: WriteLoad): Promise<Verified>
   const acked = load.acked();
   let first: Map<string, number> | undefined;
   for (const n of c.nodes) {
-    const [res] = await n.client.query("SELECT k, count(*) FROM t GROUP BY k ORDER BY k", {
+    const [res] = await n.client.query(`SELECT k, count(*) FROM ${load.table} GROUP BY k ORDER BY k`, {
       consistency: "none",
     });
     assert.equal(res.error, undefined, `${n.name}: ${res.error}`);
