@@ -63,20 +63,26 @@ export function checkBank(
   const problems: string[] = [];
   const describe = (b: number[]): string => `[${b.join(", ")}]`;
 
+  const bad: string[] = [];
   for (const op of history) {
     if (op.kind !== "read" || op.outcome !== "ok") continue;
     const where = `read by ${op.process} @ ${op.invoke.toFixed(1)}..${op.complete.toFixed(1)}`;
     const idsOk = op.ids.length === k && op.ids.every((id, i) => id === i);
     const sum = op.balances.reduce((a, b) => a + b, 0);
-    if (!idsOk) problems.push(`${where} saw accounts [${op.ids.join(", ")}], expected 0..${k - 1}`);
+    if (!idsOk) bad.push(`${where} saw accounts [${op.ids.join(", ")}], expected 0..${k - 1}`);
     else if (sum !== total) {
-      problems.push(
+      bad.push(
         `${where} saw ${describe(op.balances)} summing to ${sum}, not ${total}: a partial transfer`,
       );
     } else if (op.balances.some((b) => b < 0)) {
-      problems.push(`${where} saw a negative balance ${describe(op.balances)}`);
+      bad.push(`${where} saw a negative balance ${describe(op.balances)}`);
     }
   }
+  // Capped: a systematic failure would otherwise list every read.
+  problems.push(
+    ...bad.slice(0, 10),
+    ...(bad.length > 10 ? [`... and ${bad.length - 10} more bad reads`] : []),
+  );
 
   for (const f of finals) {
     const sum = f.state.balances.reduce((a, b) => a + b, 0);

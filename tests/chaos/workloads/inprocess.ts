@@ -48,7 +48,13 @@ export class InProcessTarget implements Target {
 }
 
 class InProcessNemesis implements Nemesis {
-  readonly kinds: readonly FaultKind[] = ["partition", "partition-leader", "kill", "kill-leader"];
+  readonly kinds: readonly FaultKind[] = [
+    "partition",
+    "partition-leader",
+    "partition-follower",
+    "kill",
+    "kill-leader",
+  ];
   readonly #t: InProcessTarget;
   readonly #down = new Set<number>();
 
@@ -57,9 +63,15 @@ class InProcessNemesis implements Nemesis {
   }
 
   async #pick(f: Fault): Promise<{ i: number; role: string }> {
-    if (!f.kind.endsWith("-leader")) return { i: f.node, role: "" };
-    const i = await this.#t.cluster.leader(3000).catch(() => f.node);
-    return { i, role: " (leader)" };
+    if (f.kind.endsWith("-leader") || f.kind.endsWith("-follower")) {
+      const l = await this.#t.cluster.leader(3000).catch(() => undefined);
+      if (l === undefined) return { i: f.node, role: " (no leader agreed)" };
+      const follower = f.kind.endsWith("-follower");
+      return follower
+        ? { i: (l + 1) % this.#t.cluster.nodes.length, role: ` (leader n${l})` }
+        : { i: l, role: " (leader)" };
+    }
+    return { i: f.node, role: "" };
   }
 
   async inject(f: Fault): Promise<string> {

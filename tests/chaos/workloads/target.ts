@@ -36,11 +36,13 @@ export interface Replica extends SqlApi {
 /**
  * Fault kinds. `partition`: the node is cut off from consensus traffic (both ways); `kill`: the node dies
  * (kill -9 for processes, a stop for in-process nodes) and restarts on heal; `pause`: the process is frozen
- * (SIGSTOP) and resumed on heal. The `-leader` variants pick whichever node leads at injection time.
+ * (SIGSTOP) and resumed on heal. The `-leader` variants pick whichever node leads at injection time,
+ * `-follower` the node after it.
  */
 export const FAULT_KINDS = [
   "partition",
   "partition-leader",
+  "partition-follower",
   "kill",
   "kill-leader",
   "pause",
@@ -50,7 +52,7 @@ export type FaultKind = typeof FAULT_KINDS[number];
 
 export interface Fault {
   kind: FaultKind;
-  /** The node to hit (for `-leader` kinds: the fallback when no leader is agreed). */
+  /** The node to hit (for `-leader`/`-follower` kinds: the fallback when no leader is agreed). */
   node: number;
 }
 
