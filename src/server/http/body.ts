@@ -30,7 +30,9 @@ export function readBody(req: IncomingMessage, max: number): Promise<Uint8Array>
       }
       chunks.push(chunk);
     });
+    let ended = false;
     req.on("end", () => {
+      ended = true;
       if (failed) return;
       const out = new Uint8Array(size);
       let at = 0;
@@ -43,6 +45,14 @@ export function readBody(req: IncomingMessage, max: number): Promise<Uint8Array>
     req.on("error", (e) => {
       if (!failed) reject(new HttpError(400, `cannot read the request body: ${e.message}`));
       failed = true;
+    });
+    // A connection cut mid-body (by the client, or by the server's request deadline in limits.ts) does not
+    // always come with an "error": without this the handler would wait forever and hold the partial body.
+    req.on("close", () => {
+      if (ended || failed) return;
+      failed = true;
+      chunks.length = 0;
+      reject(new HttpError(400, "the connection closed before the whole request body arrived"));
     });
   });
 }

@@ -16,6 +16,8 @@ const UNIT_MS: Record<string, number> = {
   m: 60_000,
   h: 3_600_000,
 };
+/** setTimeout's largest delay (about 24.8 days): Node turns a longer one into 1 ms, which would time out at once. */
+export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 const DURATION_PART = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/y;
 
 /** A Go duration string in milliseconds; undefined when it is not one. */
@@ -55,11 +57,54 @@ export class QueryParams {
     if (ms === undefined || ms <= 0) {
       throw new HttpError(400, `timeout is not a valid duration: "${t}" (examples: 500ms, 5s, 1m)`);
     }
-    return Math.max(1, Math.round(ms));
+    return Math.min(MAX_TIMEOUT_MS, Math.max(1, Math.round(ms)));
   }
 
   level(): Consistency {
     const l = this.get("level")?.trim().toLowerCase();
     return l === "none" || l === "strong" || l === "linearizable" ? l : "weak";
   }
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** Percent-decodes one URL component strictly: throws on a bad escape or bytes that are not UTF-8. */
+function decodeStrict(part: string): void {
+  const bytes: number[] = [];
+  for (let i = 0; i < part.length; i++) {
+    const c = part.charCodeAt(i);
+    if (c !== 0x25) {
+      // Raw bytes >= 0x80 reach req.url as latin1 characters, which the URL parser would re-encode as
+      // something else than was sent: only percent-escapes carry non-ASCII text unambiguously.
+      if (c > 0x7f) throw new Error("raw bytes outside ASCII (percent-encode them)");
+      bytes.push(c);
+      continue;
+    }
+    const hex = part.slice(i + 1, i + 3);
+    if (!/^[0-9a-fA-F]{2}$/.test(hex)) throw new Error(`bad percent-escape "%${hex}"`);
+    bytes.push(parseInt(hex, 16));
+    i += 2;
+  }
+  try {
+    utf8.decode(new Uint8Array(bytes));
+  } catch {
+    throw new Error("percent-escapes that are not UTF-8");
+  }
+}
+
+/**
+ * Why the request target (path and query string, as sent) cannot be read, or undefined. URLSearchParams
+ * would read `%ZZ` as the text "%ZZ" and `%FF` as U+FFFD: SQL in `q` would then differ from what was sent.
+ */
+export function checkRequestTarget(target: string): string | undefined {
+  const q = target.indexOf("?");
+  const parts = [q < 0 ? target : target.slice(0, q), ...(q < 0 ? [] : target.slice(q + 1).split(/[&=]/))];
+  for (const part of parts) {
+    try {
+      decodeStrict(part);
+    } catch (e) {
+      return `the URL has ${(e as Error).message}`;
+    }
+  }
+  return undefined;
 }

@@ -15,6 +15,7 @@ import * as cluster from "./cluster_admin.ts";
 import * as data from "./data.ts";
 import { errorResponse, HttpError } from "./errors.ts";
 import { stringifyJson } from "./json.ts";
+import { applyServerLimits, type ServerLimits } from "./limits.ts";
 import { HttpMetrics } from "./metrics.ts";
 import { QueryParams } from "./params.ts";
 import { parseStatements } from "./statements.ts";
@@ -23,7 +24,7 @@ import { checkTls, type HttpTlsOptions } from "./tls.ts";
 import { isReadStatement } from "./classify.ts";
 import type { Permission, Users } from "./users.ts";
 
-export interface HttpApiOptions {
+export interface HttpApiOptions extends ServerLimits {
   /** Interface to bind. Default 127.0.0.1 (loopback only). */
   host?: string;
   /** TCP port. Default 4001 (rqlite's); 0 picks a free one. */
@@ -269,6 +270,7 @@ export async function startHttpApi(node: ChiselStore, opts: HttpApiOptions = {})
       ...(tls.clientCa ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true } : {}),
     }, listener)
     : createServer(listener);
+  applyServerLimits(server, opts);
   server.on("clientError", (_e, socket) => {
     if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
     else socket.destroy();
