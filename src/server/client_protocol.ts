@@ -15,6 +15,8 @@ import { type Consistency, CONSISTENCY_LEVELS } from "./consistency.ts";
 import { ERROR_CODES, type ErrorCode, NodeError } from "./errors.ts";
 
 export const CLIENT_PROTOCOL = "/chiselstore/client/1.0.0";
+/** The same requests and responses, many per long-lived stream (src/net/mux_rpc.ts): how members forward. */
+export const FORWARD_PROTOCOL = "/chiselstore/forward/1.0.0";
 
 export type ClientRequest =
   | { op: "execute"; command: Command }

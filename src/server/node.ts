@@ -12,6 +12,7 @@ import { type NetLogger, silentLogger } from "../net/log.ts";
 import type { ClientPolicy } from "../net/gater.ts";
 import type { NetMetrics } from "../net/metrics.ts";
 import { callRpc, serveRpc } from "../net/rpc.ts";
+import { MuxRpcClient, serveMuxRpc } from "../net/mux_rpc.ts";
 import { parsePeerAddr, PaxosTransport } from "../net/transport.ts";
 import { multiaddr } from "@multiformats/multiaddr";
 import {
@@ -44,6 +45,7 @@ import {
   decodeResponse,
   encodeRequest,
   encodeResponse,
+  FORWARD_PROTOCOL,
 } from "./client_protocol.ts";
 import type { Consistency } from "./consistency.ts";
 import { NodeError } from "./errors.ts";
@@ -252,6 +254,8 @@ export class ChiselStore {
   #stopped = false;
   #httpUrl: string | undefined;
   #http: HttpApi | undefined;
+  /** Forwarding to the leader: one long-lived multiplexed stream per peer. */
+  #forwarder: MuxRpcClient | undefined;
 
   private constructor(
     o: ChiselStoreOptions,
@@ -387,6 +391,18 @@ export class ChiselStore {
         handler: (req, remote) => this.#serve(req, remote),
         onError: (remote, e) => this.#log("debug", `client stream from ${remote}: ${(e as Error)?.message}`),
       });
+      // Members forward over one long-lived stream each (mux_rpc.ts); the per-call protocol above stays for
+      // P2pClient and older callers. Both run the same handler.
+      await serveMuxRpc(t.libp2p, {
+        protocol: FORWARD_PROTOCOL,
+        maxRequestBytes: MAX_RPC_BYTES,
+        handler: (req, remote) => this.#serve(req, remote),
+        onError: (remote, e) => this.#log("debug", `forward stream from ${remote}: ${(e as Error)?.message}`),
+      });
+      this.#forwarder = new MuxRpcClient(t.libp2p, {
+        protocol: FORWARD_PROTOCOL,
+        maxResponseBytes: MAX_RPC_BYTES,
+      });
       await serveRpc(t.libp2p, {
         protocol: STATUS_PROTOCOL,
         maxRequestBytes: 16,
@@ -421,6 +437,7 @@ export class ChiselStore {
     await this.#transition?.catch(() => {});
     await this.#replica?.stop();
     await this.#retire();
+    this.#forwarder?.close();
     await this.#transport?.stop();
     await this.#storage?.close?.();
     this.#store.close();
@@ -678,16 +695,7 @@ export class ChiselStore {
     const timeoutMs = Math.max(1, deadline - Date.now());
     let bytes: Uint8Array;
     try {
-      bytes = await callRpc(
-        this.#transport!.libp2p,
-        peerIdFromString(leader),
-        CLIENT_PROTOCOL,
-        encodeRequest(request),
-        {
-          timeoutMs,
-          maxResponseBytes: MAX_RPC_BYTES,
-        },
-      );
+      bytes = await this.#forwarder!.call(peerIdFromString(leader), encodeRequest(request), { timeoutMs });
     } catch (e) {
       throw new NodeError(
         "timeout",
