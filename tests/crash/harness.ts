@@ -29,7 +29,7 @@ export interface ProcNode {
   client: HttpClient;
   /** The running process, or undefined while the node is down. */
   proc: Running | undefined;
-  /** The running process has answered /readyz (waitReady) since it was spawned. */
+  /** The running process has answered /readyz (waitReady) since it was spawned, and is not paused. */
   ready: boolean;
   /** Output of earlier processes on this data directory (for failure reports). */
   pastOutput: string[];
@@ -163,14 +163,19 @@ export class ProcCluster {
     me.pastOutput.push(p.stderr());
   }
 
-  /** SIGSTOP to node i: it stays up (sockets open, packets queued) but does nothing, as in a long GC pause. */
+  /**
+   * SIGSTOP to node i: it stays up (sockets open, packets queued) but does nothing, as in a long GC pause. It
+   * no longer counts as serving (requests to it would hang until it resumes: the HTTP client has no timeout).
+   */
   pause(i: number): void {
     this.#signal(i, "SIGSTOP");
+    this.nodes[i].ready = false;
   }
 
-  /** SIGCONT to a paused node i. */
+  /** SIGCONT to a paused node i; it serves again. */
   resume(i: number): void {
     this.#signal(i, "SIGCONT");
+    this.nodes[i].ready = true;
   }
 
   #signal(i: number, sig: "SIGSTOP" | "SIGCONT"): void {
