@@ -8,6 +8,7 @@ import { type BankOp, type BankState, checkBank, type TransferOp } from "./workl
 import { BankWorkload } from "./workloads/bank.ts";
 import { InProcessTarget } from "./workloads/inprocess.ts";
 import { ProcTarget } from "./workloads/proc.ts";
+import { netnsSkip, withNetnsTarget } from "./workloads/netns.ts";
 import { faultSchedule, type RunReport, runWorkload } from "./workloads/run.ts";
 import type { FinalState, Verdict } from "./workloads/workload.ts";
 
@@ -158,3 +159,15 @@ test("bank on real processes under kill -9 and SIGSTOP", async () => {
     );
   });
 });
+
+test(
+  "bank in network namespaces under iptables partitions, kill -9 and SIGSTOP",
+  { skip: netnsSkip() },
+  () =>
+    withNetnsTarget(3, {}, async (t) => {
+      const schedule = faultSchedule(13, ["partition-leader", "kill", "pause-leader"], 3, 9000, 3);
+      assertBankRun(
+        await runWorkload(t, new BankWorkload(), { seed: 13, durationMs: 9000, clients: 4, schedule }),
+      );
+    }),
+);

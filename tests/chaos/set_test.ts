@@ -9,6 +9,7 @@ import { checkSet, type InsertOp } from "./workloads/set_check.ts";
 import { SetWorkload } from "./workloads/set.ts";
 import { InProcessTarget } from "./workloads/inprocess.ts";
 import { ProcTarget } from "./workloads/proc.ts";
+import { netnsSkip, withNetnsTarget } from "./workloads/netns.ts";
 import { faultSchedule, type RunReport, runWorkload } from "./workloads/run.ts";
 import type { FinalState, Verdict } from "./workloads/workload.ts";
 
@@ -103,3 +104,15 @@ test("set on real processes under kill -9 and SIGSTOP", async () => {
     );
   });
 });
+
+test(
+  "set in network namespaces under iptables partitions, kill -9 and SIGSTOP",
+  { skip: netnsSkip() },
+  () =>
+    withNetnsTarget(3, {}, async (t) => {
+      const schedule = faultSchedule(23, ["partition-leader", "kill-leader", "pause"], 3, 9000, 3);
+      assertSetRun(
+        await runWorkload(t, new SetWorkload(), { seed: 23, durationMs: 9000, clients: 4, schedule }),
+      );
+    }),
+);
