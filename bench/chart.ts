@@ -1,0 +1,148 @@
+/**
+ * `npm run bench:chart`: SVG bar charts for docs/performance.md from the JSON in bench/results/:
+ * compare.json (bench:compare), e2e.json (`chiselstore bench --json`) and memory.json (bench:memory).
+ * A missing file is skipped with a message; a file of an unexpected shape is an error.
+ *
+ *   node bench/chart.ts [--results bench/results] [--out docs/img]
+ */
+import { existsSync } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import process from "node:process";
+import { parseArgs } from "node:util";
+import type { BenchReport } from "../src/cli/bench/command.ts";
+import type { RatioRow, System } from "./compare/report.ts";
+import { type BarChart, renderBars } from "./svg_bars.ts";
+
+interface CompareJson {
+  date: string;
+  machine: { cpus: number; loadAvg1mStart: number; loadAvg1mEnd: number };
+  config: { durationS: number; rounds: number };
+  rows: RatioRow[];
+}
+
+export interface MemoryJson {
+  date: string;
+  loadAvg1m: number;
+  checkpoints: { entries: number; dbMb: number; rssMb: number; peakRssMb: number; heapMb: number }[];
+}
+
+const day = (iso: string) => iso.slice(0, 10);
+
+export function compareCharts(j: CompareJson): [string, BarChart][] {
+  if (!Array.isArray(j.rows)) throw new Error("compare.json: no rows");
+  const sub =
+    `3 nodes each on ${j.machine.cpus} vCPUs, ${j.config.durationS} s per shape, median of ${j.config.rounds} ` +
+    `round(s), load ${j.machine.loadAvg1mStart}–${j.machine.loadAvg1mEnd}, ${day(j.date)}`;
+  const systems = [...new Set(j.rows.map((r) => r.system))];
+  const inflights = (
+    shape: string,
+  ) => [...new Set(j.rows.filter((r) => r.shape === shape).map((r) => r.inflight))];
+  const pick = (system: System, shape: string, k: number) =>
+    j.rows.find((r) => r.system === system && r.shape === shape && r.inflight === k);
+  const perShape = (shape: string, title: string): BarChart => {
+    const ks = inflights(shape);
+    return {
+      title,
+      subtitle: sub,
+      unit: "requests/s",
+      groups: ks.map((k) => `${k} in flight`),
+      series: systems.filter((s) => ks.some((k) => pick(s, shape, k))).map((s) => ({
+        name: s,
+        values: ks.map((k) => pick(s, shape, k)?.perSecond ?? null),
+      })),
+    };
+  };
+  const single = systems.filter((s) => pick(s, "put", 1));
+  return [
+    ["compare-puts.svg", perShape("put", "Writes: one INSERT (ChiselStore, dqlite) or put (etcd), fsync on")],
+    ["compare-gets.svg", perShape("get-linearizable", "Linearizable point reads")],
+    ["compare-latency.svg", {
+      title: "Single-client write latency (1 in flight)",
+      subtitle: sub,
+      unit: "ms",
+      groups: single,
+      series: [
+        { name: "p50", values: single.map((s) => pick(s, "put", 1)!.p50Ms) },
+        { name: "p99", values: single.map((s) => pick(s, "put", 1)!.p99Ms) },
+      ],
+    }],
+  ];
+}
+
+export function e2eCharts(r: BenchReport): [string, BarChart][] {
+  if (!Array.isArray(r.runs)) throw new Error("e2e.json: not the output of this chiselstore bench (no runs)");
+  const first = r.runs[0];
+  const labels = [
+    ...first.writeThroughput.map((p) => `write ${p.inflight}`),
+    ...first.txThroughput.map((p) => `tx×${p.rows} ${p.inflight}`),
+    ...first.reads.map((p) => `${p.level} 64`),
+  ];
+  const values = (run: BenchReport["runs"][number]) => [
+    ...run.writeThroughput.map((p) => p.perSecond),
+    ...run.txThroughput.map((p) => p.perSecond * p.rows),
+    ...run.reads.map((p) => p.perSecond),
+  ];
+  return [["e2e-throughput.svg", {
+    title: "chiselstore bench: statements/s by client (3 nodes, fsync always)",
+    subtitle:
+      `${r.config.durationS} s per measurement, ${r.machine.cpus} vCPUs, load ${r.machine.loadAvg1m}–${
+        r.machine.loadAvg1mEnd ?? "?"
+      }, ${day(r.date)}; tx bars count rows`,
+    unit: "statements/s",
+    groups: labels,
+    series: r.runs.map((run) => ({ name: run.client, values: values(run) })),
+    width: 960,
+  }]];
+}
+
+export function memoryCharts(m: MemoryJson): [string, BarChart][] {
+  if (!Array.isArray(m.checkpoints)) throw new Error("memory.json: no checkpoints");
+  const cps = m.checkpoints;
+  return [["memory.svg", {
+    title: "Memory of one node vs database size (snapshots included)",
+    subtitle: `load ${m.loadAvg1m}, ${day(m.date)}`,
+    unit: "MiB",
+    groups: cps.map((c) => `${Math.round(c.entries / 1000)}k entries`),
+    series: [
+      { name: "database", values: cps.map((c) => c.dbMb) },
+      { name: "RSS (steady)", values: cps.map((c) => c.rssMb) },
+      { name: "RSS (peak)", values: cps.map((c) => c.peakRssMb) },
+      { name: "3 × database", values: cps.map((c) => 3 * c.dbMb) },
+    ],
+    width: 860,
+  }]];
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      results: { type: "string", default: "bench/results" },
+      out: { type: "string", default: "docs/img" },
+    },
+  });
+  const sources: [string, (j: never) => [string, BarChart][]][] = [
+    ["compare.json", compareCharts],
+    ["e2e.json", e2eCharts],
+    ["memory.json", memoryCharts],
+  ];
+  await mkdir(values.out!, { recursive: true });
+  for (const [file, make] of sources) {
+    const path = join(values.results!, file);
+    if (!existsSync(path)) {
+      console.error(`${path}: missing, skipped`);
+      continue;
+    }
+    for (const [name, chart] of make(JSON.parse(await readFile(path, "utf8")) as never)) {
+      await writeFile(join(values.out!, name), renderBars(chart));
+      console.log(join(values.out!, name));
+    }
+  }
+}
+
+if (import.meta.main) {
+  main().catch((e) => {
+    console.error(`bench:chart: ${(e as Error).message}`);
+    process.exitCode = 1;
+  });
+}
