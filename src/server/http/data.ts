@@ -4,6 +4,8 @@
  */
 import type { Statement } from "../../store/command.ts";
 import type { StatementResult } from "../../store/results.ts";
+import { checkStatements } from "../../store/validate.ts";
+import { NodeError } from "../errors.ts";
 import type { ChiselStore } from "../node.ts";
 import { isReadStatement } from "./classify.ts";
 import { HttpError } from "./errors.ts";
@@ -50,6 +52,9 @@ export async function query(node: ChiselStore, stmts: Statement[], q: QueryParam
   const timeoutMs = q.timeoutMs();
   const opts = { consistency, ...(timeoutMs !== undefined ? { timeoutMs } : {}) };
   if (consistency !== "strong") return respond(await node.query(stmts, opts), q);
+  // Refused statements get the same 400 as at every other level, not a per-statement "write" error.
+  const invalid = checkStatements(stmts);
+  if (invalid) throw new NodeError("bad-request", invalid.message);
   const reads = stmts.filter(isReadStatement);
   const readResults = reads.length > 0 ? await node.query(reads, opts) : [];
   let next = 0;
