@@ -68,15 +68,22 @@ export async function runWorkload(target: Target, workload: Workload, opts: RunO
   await workload.setup(replicas[0]);
 
   let stopped = false;
+  let failure: unknown;
   const t0 = performance.now();
   const running = Array.from({ length: opts.clients }, async (_, i) => {
     const rand = new Prng(opts.seed * 1009 + i + 1);
     const r = replicas[i % replicas.length];
-    while (!stopped) {
-      const s = performance.now();
-      await workload.step(i, r, rand);
-      // An op refused at once (node down, connection refused) must not turn the loop into a busy spin.
-      if (performance.now() - s < 2) await sleep(10);
+    try {
+      while (!stopped) {
+        const s = performance.now();
+        await workload.step(i, r, rand);
+        // An op refused at once (node down, connection refused) must not turn the loop into a busy spin.
+        if (performance.now() - s < 2) await sleep(10);
+      }
+    } catch (e) {
+      // Not a fault outcome (those are recorded): a bug or an unexpected error. Stop everyone, report it.
+      failure ??= new Error(`client ${i} on ${r.name}: ${(e as Error).message}`, { cause: e });
+      stopped = true;
     }
   });
   const faults: string[] = [];
@@ -103,6 +110,7 @@ export async function runWorkload(target: Target, workload: Workload, opts: RunO
     stopped = true;
     await Promise.all(running);
   }
+  if (failure) throw failure;
   const checksums = await converge(replicas);
   const verdict = await workload.check(replicas, checksums);
   return {

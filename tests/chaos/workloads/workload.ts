@@ -26,6 +26,8 @@ export interface FinalState<T> {
 
 export interface Workload {
   readonly name: string;
+  /** Every op recorded so far, in completion order per client (written out when a check fails). */
+  readonly history: readonly unknown[];
   /** Creates the tables (through one replica, once). */
   setup(r: Replica): Promise<void>;
   /** One op by client `client` through `r`, chosen with `rand`; records its outcome. */
