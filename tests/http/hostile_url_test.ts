@@ -24,6 +24,8 @@ test("bad percent-encoding and non-UTF-8 in the URL: 400 before anything runs", 
       ["/db/execute?x=%C0%AF", /percent-escapes that are not UTF-8/], // overlong "/"
       ["/db/execute?x=%ED%A0%80", /percent-escapes that are not UTF-8/], // a surrogate
       ["/db/exe%E2%82cute", /percent-escapes that are not UTF-8/], // truncated sequence in the path
+      ["//", /the URL path must not start with \/\//], // once a 500: "//" does not parse as a path
+      ["//evil/db/execute", /the URL path must not start with \/\//], // would have run as /db/execute
     ];
     for (const [path, message] of cases) {
       const r = await raw(url, "POST", path, INSERT);

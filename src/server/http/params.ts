@@ -97,6 +97,14 @@ function decodeStrict(part: string): void {
  * would read `%ZZ` as the text "%ZZ" and `%FF` as U+FFFD: SQL in `q` would then differ from what was sent.
  */
 export function checkRequestTarget(target: string): string | undefined {
+  // "//host/path" (and "/\host": the URL parser reads "\" as "/") parses as a URL with a host, so the path
+  // would be read from the wrong place, or it does not parse at all (the handler answered 500 before).
+  if (/^[/\\]{2}/.test(target)) return "the URL path must not start with //";
+  try {
+    new URL(target, "http://localhost");
+  } catch {
+    return "the URL cannot be parsed";
+  }
   const q = target.indexOf("?");
   const parts = [q < 0 ? target : target.slice(0, q), ...(q < 0 ? [] : target.slice(q + 1).split(/[&=]/))];
   for (const part of parts) {
