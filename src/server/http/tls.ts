@@ -5,7 +5,7 @@
  */
 import type { Buffer } from "node:buffer";
 import { readFile } from "node:fs/promises";
-import { createSecureContext } from "node:tls";
+import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 
 export interface HttpTlsOptions {
   /** PEM certificate chain. */
@@ -30,12 +30,34 @@ async function read(path: string, what: string): Promise<string> {
   }
 }
 
-/** Throws when the certificate, the key or the CA is not usable (not PEM, key does not match, ...). */
+/**
+ * Throws when the certificate, the key or the CA is not usable (not PEM, key not the certificate's).
+ * node:crypto rather than createSecureContext, which does not check the pair on Deno.
+ */
 export function checkTls(tls: HttpTlsOptions): void {
+  const fail = (what: string, err: unknown) =>
+    new Error(`TLS certificate/key not usable: ${what}: ${(err as Error).message ?? err}`);
+  let cert: X509Certificate;
   try {
-    createSecureContext({ cert: tls.cert, key: tls.key, ...(tls.clientCa ? { ca: tls.clientCa } : {}) });
+    cert = new X509Certificate(tls.cert);
   } catch (err) {
-    throw new Error(`TLS certificate/key not usable: ${(err as Error).message}`);
+    throw fail("the certificate is not a PEM certificate", err);
+  }
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(tls.key);
+  } catch (err) {
+    throw fail("the key is not a PEM private key", err);
+  }
+  if (!cert.checkPrivateKey(key)) {
+    throw new Error("TLS certificate/key not usable: the key does not belong to the certificate");
+  }
+  if (tls.clientCa !== undefined) {
+    try {
+      new X509Certificate(tls.clientCa);
+    } catch (err) {
+      throw fail("the client CA is not a PEM certificate", err);
+    }
   }
 }
 
