@@ -9,7 +9,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { waitFor } from "../../net/wait.ts";
 import { NetnsCluster, netnsSkip } from "./harness.ts";
-import { downtime, ELECTION_MS, others, scenario, waitLeader } from "./scenario.ts";
+import { downtime, ELECTION_MS, leaderSeenBy, others, scenario, waitLeader } from "./scenario.ts";
 import { leaderKilled, leaderPaused } from "./leader_faults.ts";
 
 test(
@@ -61,6 +61,7 @@ test(
             assert.ok(byA < byC, `A lags (${byA} < ${byC})`);
             const d = await downtime(load, faultAt, "the constrained election");
             await waitLeader(c, a, bde);
+            assert.notEqual(await leaderSeenBy(c, cc), a, "C is isolated: it cannot have heard of A");
             return {
               ...d,
               oldLeader: c.name(cc),
