@@ -2,8 +2,17 @@
  * Replica: runs one OmniPaxos core in real time. It owns the tick timer and the pump that moves messages
  * out of the core, and it enforces the core's storage contract: the messages drained from the core are
  * sent only after `storage.sync()` made every write before the drain durable (group commit: one sync
- * covers everything the core did since the previous one). Decided entries are handed to the applier after
- * the sends, keeping the state machine off the network's critical path.
+ * covers everything the core did since the previous one).
+ *
+ * Decided entries go to the applier (which answers clients) as soon as this node holds them durably: a
+ * decided entry below the accepted index covered by the last completed sync is applied *before* the sync
+ * of this pass, so a client does not wait for the fsync of the decided index (issue 7). Why that is safe:
+ * an entry is decided once a majority accepted it, and every acceptance counted in that majority is durable
+ * (a follower sends Accepted after its sync; the leader sent the entry only after its own sync). The only
+ * unsynced write it skips is `setDecidedIdx`, which a restart recovers from the log and a quorum (the
+ * decided prefix is re-learnt in the next Prepare/AcceptSync round). What is not yet durable here (a
+ * single-node cluster, where this node alone is the majority) is applied only after the sync. For the
+ * same reason a Decide for durable entries leaves before the sync (`#sendDecidesEarly`).
  */
 import {
   type LogEntry,
@@ -51,6 +60,8 @@ export class Replica<T> {
   #dirty = false;
   #stopped = false;
   #applied: number;
+  /** The accepted index (log length) covered by the last completed sync: entries below it are durable. */
+  #durableIdx = 0;
   #leader: NodeId | undefined;
   /** Waiting for a leadership confirmation: ticket -> callbacks. */
   readonly #reads = new Map<number, { resolve(idx: number): void; reject(e: Error): void }>();
@@ -151,12 +162,17 @@ export class Replica<T> {
         this.#dirty = false;
         await Promise.resolve(); // let synchronous bursts of events land first
         const out = this.core.outgoingMessages();
-        if (out.length > 0) {
+        const accepted = this.core.getAcceptedIdx();
+        // Decided and durable here: apply (answer clients) and tell followers now, before this pass's sync.
+        this.#applyDecided(this.#durableIdx);
+        const held = this.#sendDecidesEarly(out);
+        if (held.length > 0 || this.core.getDecidedIdx() > this.#durableIdx) {
           await this.#o.storage.sync?.();
-          for (const m of out) this.#o.send(m);
+          this.#durableIdx = accepted;
+          for (const m of held) this.#o.send(m);
         }
         this.#answerReads();
-        this.#applyDecided();
+        this.#applyDecided(Infinity);
         this.#noticeLeader();
       }
     } catch (e) {
@@ -169,6 +185,25 @@ export class Replica<T> {
     }
   }
 
+  /**
+   * Sends at once each Decide whose entries this node holds durably and that no earlier message to the same
+   * peer waits behind (per-peer order, and so sequence numbers, stay as the core produced them); returns
+   * the rest. A Decide is justified by the majority's durable acceptances, not by this node's unsynced
+   * `setDecidedIdx` write, so it need not wait for that write's fsync.
+   */
+  #sendDecidesEarly(out: Message<T>[]): Message<T>[] {
+    const held: Message<T>[] = [];
+    const waiting = new Set<NodeId>();
+    for (const m of out) {
+      if (m.type === "Decide" && m.decidedIdx <= this.#durableIdx && !waiting.has(m.to)) this.#o.send(m);
+      else {
+        held.push(m);
+        waiting.add(m.to);
+      }
+    }
+    return held;
+  }
+
   #answerReads(): void {
     for (const r of this.core.takeReadConfirmations()) {
       const w = this.#reads.get(r.ticket);
@@ -179,9 +214,12 @@ export class Replica<T> {
     }
   }
 
-  #applyDecided(): void {
-    if (this.core.getDecidedIdx() <= this.#applied) return;
-    const entries = this.core.readDecidedSuffix(this.#applied);
+  /** Applies the decided entries below `limit` (the rest waits for a later call). */
+  #applyDecided(limit: number): void {
+    if (Math.min(this.core.getDecidedIdx(), limit) <= this.#applied) return;
+    let entries = this.core.readDecidedSuffix(this.#applied);
+    // A trimmed/snapshotted item stands for a prefix decided (and compacted) long ago: always in.
+    entries = entries.filter((e) => e.kind === "trimmed" || e.kind === "snapshotted" || e.idx < limit);
     if (entries.length === 0) return;
     this.#o.apply(entries);
     const last = entries[entries.length - 1];

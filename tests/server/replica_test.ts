@@ -19,18 +19,32 @@ import { waitFor } from "../net/wait.ts";
 class SlowDurableStorage extends MemoryStorage<string> {
   durablePromise: Ballot | undefined;
   durableAccepted = 0;
+  durableDecided = 0;
   syncs = 0;
+  /** While set, every sync that starts once entry `idx` is durable waits for `until`. */
+  hold: { idx: number; until: Promise<void> } | undefined;
   override write(ops: readonly StorageOp<string>[]): void {
     super.write(ops);
   }
   async sync(): Promise<void> {
     const promise = this.getPromise();
     const accepted = this.getCompactedIdx() + this.getLogLen() + (this.getStopSign() ? 1 : 0);
+    const decided = this.getDecidedIdx();
+    const held = this.hold && this.durableAccepted > this.hold.idx ? this.hold.until : undefined;
     await new Promise((r) => setTimeout(r, 1));
+    await held;
     this.durablePromise = promise;
     this.durableAccepted = accepted;
+    this.durableDecided = decided;
     this.syncs++;
   }
+}
+
+/** An entry may be applied, or announced decided, only once a majority holds it durably. */
+function undurableDecision(idx: number, storages: Iterable<SlowDurableStorage>): string | undefined {
+  const all = [...storages];
+  const durable = all.filter((s) => s.durableAccepted > idx).length;
+  return durable * 2 > all.length ? undefined : `entry ${idx} used while durable on ${durable}/${all.length}`;
 }
 
 function violatesDurability(m: Message<string>, s: SlowDurableStorage): string | undefined {
@@ -47,30 +61,7 @@ function violatesDurability(m: Message<string>, s: SlowDurableStorage): string |
 
 test("replicas over an async network: write-before-send, ordered exactly-once apply, read barriers", async () => {
   const ids = ["r1", "r2", "r3"];
-  const storages = new Map(ids.map((id) => [id, new SlowDurableStorage()]));
-  const applied = new Map(ids.map((id) => [id, [] as string[]]));
-  const violations: string[] = [];
-  const replicas = new Map<string, Replica<string>>();
-  for (const id of ids) {
-    const storage = storages.get(id)!;
-    replicas.set(
-      id,
-      new Replica<string>({
-        config: { pid: id, nodes: ids, electionTicks: 5 },
-        storage,
-        tickMs: 5,
-        send: (m) => {
-          const v = violatesDurability(m, storage);
-          if (v) violations.push(`${id}: ${v}`);
-          setTimeout(() => replicas.get(m.to)?.receive(structuredClone(m)), 0);
-        },
-        apply: (entries: LogEntry<string>[]) => {
-          for (const e of entries) if (e.kind === "decided") applied.get(id)!.push(e.entry);
-        },
-      }),
-    );
-  }
-  for (const r of replicas.values()) r.start();
+  const { storages, applied, violations, replicas } = cluster(ids);
   try {
     await waitFor(() => [...replicas.values()].some((r) => r.core.isLeader()), 10_000, "a leader");
     const leaderId = ids.find((id) => replicas.get(id)!.core.isLeader())!;
@@ -87,5 +78,82 @@ test("replicas over an async network: write-before-send, ordered exactly-once ap
     assert.ok(storages.get(leaderId)!.syncs > 0);
   } finally {
     for (const r of replicas.values()) await r.stop();
+  }
+});
+
+/** Replicas r1..rN on SlowDurableStorage over an async in-process network, checking durability rules. */
+function cluster(ids: string[]) {
+  const storages = new Map(ids.map((id) => [id, new SlowDurableStorage()]));
+  const applied = new Map(ids.map((id) => [id, [] as string[]]));
+  const violations: string[] = [];
+  const replicas = new Map<string, Replica<string>>();
+  for (const id of ids) {
+    const storage = storages.get(id)!;
+    replicas.set(
+      id,
+      new Replica<string>({
+        config: { pid: id, nodes: ids, electionTicks: 5 },
+        storage,
+        tickMs: 5,
+        send: (m) => {
+          const v = violatesDurability(m, storage) ??
+            (m.type === "Decide" && m.decidedIdx > 0
+              ? undurableDecision(m.decidedIdx - 1, storages.values())
+              : undefined);
+          if (v) violations.push(`${id}: ${v}`);
+          setTimeout(() => replicas.get(m.to)?.receive(structuredClone(m)), 0);
+        },
+        apply: (entries: LogEntry<string>[]) => {
+          for (const e of entries) {
+            if (e.kind !== "decided") continue;
+            const v = undurableDecision(e.idx, storages.values());
+            if (v) violations.push(`${id}: applied ${v}`);
+            applied.get(id)!.push(e.entry);
+          }
+        },
+      }),
+    );
+  }
+  for (const r of replicas.values()) r.start();
+  return { storages, applied, violations, replicas };
+}
+
+test("a single replica applies an entry only after its sync made it durable", async () => {
+  const c = cluster(["solo"]);
+  const r = c.replicas.get("solo")!;
+  try {
+    await waitFor(() => r.core.isLeader(), 10_000, "the replica to lead");
+    for (let i = 0; i < 50; i++) r.propose(`s${i}`);
+    await waitFor(() => c.applied.get("solo")!.length === 50, 10_000, "all applied");
+    assert.deepEqual(c.violations, []);
+  } finally {
+    await r.stop();
+  }
+});
+
+test("the leader applies and announces a decided entry without waiting for its decided index's sync", async () => {
+  const ids = ["r1", "r2", "r3"];
+  const c = cluster(ids);
+  let release!: () => void;
+  try {
+    await waitFor(() => [...c.replicas.values()].some((r) => r.core.isLeader()), 10_000, "a leader");
+    const leaderId = ids.find((id) => c.replicas.get(id)!.core.isLeader())!;
+    const leader = c.replicas.get(leaderId)!;
+    leader.propose("warm-up");
+    await waitFor(() => ids.every((id) => c.applied.get(id)!.length === 1), 10_000, "warm-up applied");
+    // Once x is durable at the leader, no later sync there completes (the one of x's decided index included).
+    const ls = c.storages.get(leaderId)!;
+    ls.hold = { idx: leader.core.getAcceptedIdx(), until: new Promise((r) => release = r) };
+    leader.propose("x");
+    await waitFor(
+      () => ids.every((id) => c.applied.get(id)!.at(-1) === "x"),
+      10_000,
+      "x applied everywhere while the leader's later syncs are held",
+    );
+    assert.ok(ls.durableDecided < leader.core.getDecidedIdx(), "x's decided index is not durable yet");
+    assert.deepEqual(c.violations, []);
+  } finally {
+    release?.();
+    for (const r of c.replicas.values()) await r.stop();
   }
 });
