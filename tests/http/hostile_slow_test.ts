@@ -68,8 +68,37 @@ test("a body sent a byte at a time is cut off with 408 and nothing of it is appl
     }
     assert.equal(statusOf(slow.received()), 408, slow.received());
     assert.match(slow.received(), /request not received within 700 ms/);
+    // The handler that was reading the body finished too (it does not wait forever on a dead socket).
+    await waitFor(
+      async () =>
+        /chiselstore_http_requests_total\{endpoint="\/db\/execute",method="POST",code="408"\} 1/.test(
+          (await raw(url, "GET", "/metrics")).text,
+        ),
+      CUT_DEADLINE_MS,
+      "the cut request's handler to finish",
+    );
     await assertUnchanged(url, before, "after the slow body");
     await assertServing(url, "after the slow body");
+  }, LIMITS);
+});
+
+test("a client that hangs up mid-body: its request ends, nothing of it is applied", async () => {
+  await withApi(async ({ url, client }) => {
+    await client.execute("CREATE TABLE t(a, b)");
+    const before = await state(url);
+    const c = await openRaw(url);
+    const head = "POST /db/execute HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n";
+    await new Promise((sent) => c.socket.write(head + '["INSERT INTO t VALUES (1, 2)"', sent));
+    c.socket.destroy();
+    await waitFor(
+      async () =>
+        /chiselstore_http_requests_total\{endpoint="\/db\/execute",method="POST",code="400"\} 1/.test(
+          (await raw(url, "GET", "/metrics")).text,
+        ),
+      CUT_DEADLINE_MS,
+      "the abandoned request's handler to finish",
+    );
+    await assertUnchanged(url, before, "after the abandoned body");
   }, LIMITS);
 });
 

@@ -4,6 +4,12 @@ import { HttpError } from "./errors.ts";
 
 export const DEFAULT_MAX_BODY_BYTES = 8 << 20;
 
+/**
+ * Emitted on a request (with the message) when the client took too long to send it (limits.ts): the body
+ * reader answers 408 through the handler, so the request ends like any other instead of waiting forever.
+ */
+export const REQUEST_DEADLINE = "chiselstore:request-deadline";
+
 function tooLarge(max: number): HttpError {
   return new HttpError(413, `request body larger than ${max} bytes`, { Connection: "close" });
 }
@@ -46,13 +52,11 @@ export function readBody(req: IncomingMessage, max: number): Promise<Uint8Array>
       if (!failed) reject(new HttpError(400, `cannot read the request body: ${e.message}`));
       failed = true;
     });
-    // A connection cut mid-body (by the client, or by the server's request deadline in limits.ts) does not
-    // always come with an "error": without this the handler would wait forever and hold the partial body.
-    req.on("close", () => {
+    req.once(REQUEST_DEADLINE, (message: string) => {
       if (ended || failed) return;
       failed = true;
       chunks.length = 0;
-      reject(new HttpError(400, "the connection closed before the whole request body arrived"));
+      reject(new HttpError(408, message, { Connection: "close" }));
     });
   });
 }

@@ -7,6 +7,7 @@
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { Server as TlsServer } from "node:tls";
+import { REQUEST_DEADLINE } from "./body.ts";
 import { checkRequestTarget } from "./params.ts";
 
 export interface ServerLimits {
@@ -123,12 +124,16 @@ export function applyServerLimits(server: Server, opts: ServerLimits = {}): void
     // Only the client's part is bounded: once the request is complete, the handler's time is its own.
     const bodyTimer = timer(requestMs - (Date.now() - since), () => {
       if (req.complete || res.writableEnded) return;
-      if (!res.headersSent) {
-        const body = errorJson(`request not received within ${requestMs} ms`);
-        res.writeHead(408, { "Content-Type": "application/json; charset=utf-8", Connection: "close" });
-        res.end(body);
-      }
-      timer(FLUSH_GRACE_MS, () => socket.destroy());
+      const message = `request not received within ${requestMs} ms`;
+      // A handler reading the body answers 408 itself (body.ts); one that is not gets it from here.
+      req.emit(REQUEST_DEADLINE, message);
+      timer(FLUSH_GRACE_MS, () => {
+        if (!res.headersSent) {
+          res.writeHead(408, { "Content-Type": "application/json; charset=utf-8", Connection: "close" });
+          res.end(errorJson(message));
+        }
+        timer(FLUSH_GRACE_MS, () => socket.destroy());
+      });
     });
     let done = false;
     const finish = () => {
