@@ -25,6 +25,27 @@ export class CodecError extends Error {
 /** Peer IDs are about 52 characters; anything far longer is garbage, not an identity. */
 const MAX_ID_LENGTH = 256;
 
+/**
+ * Most entries one message may carry. An empty entry costs 2 bytes on the wire but ~400 bytes of heap
+ * once decoded, so without a cap one 16 MiB frame would take gigabytes and seconds of CPU. A legitimate
+ * batch or log suffix is far smaller (the server snapshots every 10,000 entries by default).
+ */
+export const MAX_ENTRIES_PER_MESSAGE = 1 << 18;
+/** Most members a stop sign may name. */
+export const MAX_STOP_SIGN_NODES = 1024;
+
+const SS_LIMITS = { nodes: MAX_STOP_SIGN_NODES };
+const LOG_SYNC_LIMITS = { logSync: { suffix: MAX_ENTRIES_PER_MESSAGE, stopSign: SS_LIMITS } };
+/** Checked by protons while decoding, before any oversized list is built. */
+const DECODE_LIMITS = {
+  promise: LOG_SYNC_LIMITS,
+  acceptSync: LOG_SYNC_LIMITS,
+  acceptDecide: { entries: MAX_ENTRIES_PER_MESSAGE },
+  proposalForward: { entries: MAX_ENTRIES_PER_MESSAGE },
+  acceptStopSign: { ss: SS_LIMITS },
+  forwardStopSign: { ss: SS_LIMITS },
+};
+
 function uint(v: number, what: string): number {
   if (!Number.isSafeInteger(v) || v < 0) throw new CodecError(`${what}: ${v} is not a safe unsigned integer`);
   return v;
@@ -42,6 +63,15 @@ function nodeId(s: string, what: string): NodeId {
 
 /** protons types bytes as Uint8Array<ArrayBuffer>; the core's are plain Uint8Array. Same bytes. */
 const wireBytes = <V>(v: V) => v as never;
+
+/** The encoder refuses what the decoder would (DECODE_LIMITS), so no peer is sent an unreadable frame. */
+function capped<V>(list: V[], max: number, what: string): V[] {
+  if (list.length > max) throw new CodecError(`${what}: ${list.length} elements, more than ${max}`);
+  return list;
+}
+
+const entriesOut = (list: Uint8Array[], what: string) =>
+  wireBytes(capped(list, MAX_ENTRIES_PER_MESSAGE, what));
 
 /** Copies, so a stored entry never pins the (much larger) receive buffer it was decoded from. */
 const copyBytes = (list: Uint8Array[]) => list.map((e) => e.slice());
@@ -75,7 +105,7 @@ const seq = {
 const stopSign = {
   out: (ss: StopSign, what: string): pb.StopSign => ({
     configId: uint(ss.configId, `${what}.configId`),
-    nodes: ss.nodes,
+    nodes: capped(ss.nodes, MAX_STOP_SIGN_NODES, `${what}.nodes`),
     ...(ss.metadata ? { metadata: wireBytes(ss.metadata) } : {}),
   }),
   in: (ss: pb.StopSign, what: string): StopSign => {
@@ -91,7 +121,7 @@ const stopSign = {
 const logSync = {
   out: (l: LogSync<Uint8Array>, what: string): pb.LogSync => ({
     syncIdx: uint(l.syncIdx, `${what}.syncIdx`),
-    suffix: wireBytes(l.suffix),
+    suffix: entriesOut(l.suffix, `${what}.suffix`),
     ...(l.snapshot
       ? { snapshot: { idx: uint(l.snapshot.idx, `${what}.snapshot.idx`), data: wireBytes(l.snapshot.data) } }
       : {}),
@@ -118,7 +148,7 @@ type FieldKind = { out(v: any, what: string): unknown; in(v: any, what: string):
 const KINDS = {
   uint: { out: uint, in: uint },
   bool: { out: (v: boolean) => v, in: (v: boolean) => v },
-  entries: { out: wireBytes, in: copyBytes },
+  entries: { out: entriesOut, in: copyBytes },
   ballot,
   seq,
   stopSign,
@@ -224,7 +254,7 @@ export function decodeMessage(
 ): Message<Uint8Array> {
   let frame: pb.Frame;
   try {
-    frame = pb.Frame.decode(bytes);
+    frame = pb.Frame.decode(bytes, { limits: DECODE_LIMITS });
   } catch (err) {
     // protons throws RangeError & co. on truncated or mis-typed input (and on deeply nested groups).
     throw new CodecError(`malformed frame: ${err instanceof Error ? err.message : String(err)}`);

@@ -71,18 +71,29 @@ function readVarint(b: Uint8Array, pos: number): [number, number] {
 /**
  * Reassembles one stream's fragments. Fragments of a message arrive contiguous and in order (one FIFO
  * stream, enqueued together); anything else is a protocol violation (CodecError), as is a message larger
- * than `maxBytes`.
+ * than `maxBytes`, or an empty fragment that is not the last (the sender never makes one: it would let a
+ * peer keep a message open forever).
+ *
+ * Memory: the data goes straight into one buffer that grows by doubling up to `maxBytes`, so a message in
+ * a million 1-byte fragments holds no more than its bytes (a list of parts would cost an object each:
+ * ~100x the data). What one stream can make this node hold is at most `maxBytes` (2x briefly, while
+ * the buffer grows), whatever its fragment headers claim.
  */
 export class Reassembler {
   readonly #maxBytes: number;
   #id = -1;
   #next = 0;
   #count = 0;
-  #parts: Uint8Array[] = [];
+  #buf = new Uint8Array(0);
   #size = 0;
 
   constructor(maxBytes: number) {
     this.#maxBytes = maxBytes;
+  }
+
+  /** Bytes held for the message being reassembled (its buffer's capacity). */
+  get bufferedBytes(): number {
+    return this.#buf.byteLength;
   }
 
   /** Take one fragment frame; returns the whole frame once its last fragment arrived. */
@@ -99,7 +110,6 @@ export class Reassembler {
       if (this.#next !== 0) throw new CodecError("a new fragmented message began before the last one ended");
       this.#id = id;
       this.#count = count;
-      this.#parts = [];
       this.#size = 0;
     } else if (id !== this.#id || index !== this.#next || count !== this.#count) {
       throw new CodecError(
@@ -107,21 +117,31 @@ export class Reassembler {
       );
     }
     const data = fragment.subarray(pos);
-    this.#size += data.byteLength;
-    if (this.#size > this.#maxBytes) {
+    if (data.byteLength === 0 && index < count - 1) {
+      throw new CodecError(`empty fragment ${id}:${index}/${count} before the last`);
+    }
+    const size = this.#size + data.byteLength;
+    if (size > this.#maxBytes) {
+      this.#reset();
       throw new CodecError(`fragmented message exceeds ${this.#maxBytes} bytes`);
     }
-    this.#parts.push(data.slice());
+    if (size > this.#buf.byteLength) {
+      const grown = new Uint8Array(Math.min(this.#maxBytes, Math.max(size, 2 * this.#buf.byteLength)));
+      grown.set(this.#buf.subarray(0, this.#size));
+      this.#buf = grown;
+    }
+    this.#buf.set(data, this.#size);
+    this.#size = size;
     this.#next = index + 1;
     if (this.#next < count) return undefined;
-    const whole = new Uint8Array(this.#size);
-    let at = 0;
-    for (const p of this.#parts) {
-      whole.set(p, at);
-      at += p.byteLength;
-    }
-    this.#next = 0;
-    this.#parts = [];
+    const whole = this.#buf.subarray(0, size);
+    this.#reset();
     return whole;
+  }
+
+  #reset(): void {
+    this.#next = 0;
+    this.#size = 0;
+    this.#buf = new Uint8Array(0);
   }
 }

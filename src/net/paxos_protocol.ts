@@ -14,6 +14,24 @@ import type { MemberGate } from "./gater.ts";
 import type { NetLogger } from "./log.ts";
 import type { NetMetrics } from "./metrics.ts";
 
+/**
+ * The decoder's buffer limit counts the bytes it holds *plus* the chunk being added, so one network chunk
+ * holding several small frames could exceed it although every frame is within the limit. Chunks are fed
+ * in pieces of at most this size; the buffer then never holds more than one partial frame plus a piece.
+ */
+const PIECE_BYTES = 64 * 1024;
+
+function* pieces(chunk: Uint8Array | Uint8ArrayList): Generator<Uint8Array | Uint8ArrayList> {
+  if (chunk.byteLength <= PIECE_BYTES) {
+    yield chunk;
+    return;
+  }
+  for (let at = 0; at < chunk.byteLength; at += PIECE_BYTES) {
+    const end = Math.min(chunk.byteLength, at + PIECE_BYTES);
+    yield chunk instanceof Uint8Array ? chunk.subarray(at, end) : chunk.sublist(at, end);
+  }
+}
+
 export interface InboundOptions {
   localId: string;
   gate: MemberGate;
@@ -71,22 +89,24 @@ export class InboundStreams {
 
   async #read(stream: Stream, remote: string): Promise<void> {
     const max = this.#o.maxFrameBytes;
-    const decoder = new LengthPrefixedDecoder({ maxDataLength: max, maxBufferSize: max + 16 });
+    const decoder = new LengthPrefixedDecoder({ maxDataLength: max, maxBufferSize: max + 16 + PIECE_BYTES });
     const reassembler = new Reassembler(this.#o.maxMessageBytes);
     for await (const chunk of stream) {
-      for (const raw of decoder.decode(chunk)) {
-        let frame: Uint8Array | Uint8ArrayList = raw;
-        if (isFragment(raw.subarray(0, 2))) {
-          const whole = reassembler.accept(raw.subarray());
-          if (!whole) continue;
-          frame = whole;
+      for (const piece of pieces(chunk)) {
+        for (const raw of decoder.decode(piece)) {
+          let frame: Uint8Array | Uint8ArrayList = raw;
+          if (isFragment(raw.subarray(0, 2))) {
+            const whole = reassembler.accept(raw.subarray());
+            if (!whole) continue;
+            frame = whole;
+          }
+          // Membership may have changed since the stream opened (reconfiguration).
+          if (!this.#o.gate.isMember(remote)) throw new CodecError("peer is no longer a member");
+          const msg = decodeMessage(frame, remote, this.#o.localId);
+          this.#o.metrics.framesReceived++;
+          this.#o.metrics.bytesReceived += frame.byteLength;
+          this.#deliver(msg);
         }
-        // Membership may have changed since the stream opened (reconfiguration).
-        if (!this.#o.gate.isMember(remote)) throw new CodecError("peer is no longer a member");
-        const msg = decodeMessage(frame, remote, this.#o.localId);
-        this.#o.metrics.framesReceived++;
-        this.#o.metrics.bytesReceived += frame.byteLength;
-        this.#deliver(msg);
       }
     }
   }
