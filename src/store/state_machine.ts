@@ -116,8 +116,14 @@ export class SqlStateMachine {
     let randomPtr = 0;
     try {
       randomPtr = installRandom(this.sql, db, () => this.rng);
-      // The file lives in the wasm heap: a heap journal spares MEMFS a file create/unlink per commit.
-      db.run(`PRAGMA journal_mode = MEMORY; PRAGMA foreign_keys = ${this.opts.foreignKeys ? "ON" : "OFF"}`);
+      // The file lives in the wasm heap: a heap journal spares MEMFS a file create/unlink per commit, an
+      // exclusive lock spares the per-transaction lock, hot-journal and change-counter checks (MEMFS path
+      // lookups), and no sync calls: durability comes from the log and snapshots, never from this file.
+      db.run(
+        `PRAGMA journal_mode = MEMORY; PRAGMA locking_mode = EXCLUSIVE; PRAGMA synchronous = OFF; PRAGMA foreign_keys = ${
+          this.opts.foreignKeys ? "ON" : "OFF"
+        }`,
+      );
       if (!bytes) {
         const window = this.opts.dedupeWindow ?? DEFAULT_DEDUPE_WINDOW;
         const ttl = this.opts.clientTtlMs ?? DEFAULT_CLIENT_TTL_MS;
@@ -198,10 +204,10 @@ export class SqlStateMachine {
     const result = withClock(ts, () => {
       this.begin(c, idx, ts);
       try {
-        const [r, remember] = cmd
+        const [r, maxSeq] = cmd
           ? this.applyCommand(c, idx, ts, cmd)
-          : [{ index: idx, results: [], error: refusal }, false];
-        this.finish(c, idx, ts, remember ? cmd : undefined, r);
+          : [{ index: idx, results: [], error: refusal }, undefined];
+        this.finish(c, idx, ts, maxSeq !== undefined ? cmd : undefined, maxSeq ?? 0, r);
         return r;
       } catch (e) {
         this.tryRollback(c);
@@ -250,23 +256,33 @@ export class SqlStateMachine {
     return true;
   }
 
-  /** The result, and whether to remember it for retries (not for duplicates and expired request ids). */
-  private applyCommand(c: Connection, idx: number, ts: number, cmd: Command): [CommandResult, boolean] {
+  /**
+   * The result and, when it is to be remembered for retries (not for duplicates and expired request ids),
+   * the client's highest sequence number once this command is recorded.
+   */
+  private applyCommand(
+    c: Connection,
+    idx: number,
+    ts: number,
+    cmd: Command,
+  ): [CommandResult, number | undefined] {
     const { clientId, seq } = cmd.requestId;
     const stored = scalar(c.stmts.resultGet, [clientId, BigInt(seq)]);
-    if (stored instanceof Uint8Array) return [{ ...decodeResult(stored), duplicate: true }, false];
-    const maxSeq = scalar(c.stmts.clientGet, [clientId]);
-    if (maxSeq !== undefined && seq <= Number(maxSeq) - c.window) {
+    if (stored instanceof Uint8Array) return [{ ...decodeResult(stored), duplicate: true }, undefined];
+    const prev = scalar(c.stmts.clientGet, [clientId]);
+    if (prev !== undefined && seq <= Number(prev) - c.window) {
       const error =
         `request ${clientId}#${seq} is older than the dedupe window (${c.window}); its result is gone`;
-      return [{ index: idx, results: [], error }, false];
+      return [{ index: idx, results: [], error }, undefined];
     }
+    // What SQL_CLIENT_PUT will store: read here once instead of again after the upsert.
+    const maxSeq = prev === undefined ? seq : Math.max(Number(prev), seq);
     const invalid = checkStatements(cmd.statements);
-    if (invalid) return [{ index: idx, results: [], error: invalid.message }, true];
+    if (invalid) return [{ index: idx, results: [], error: invalid.message }, maxSeq];
     this.applyRng.reseed(cmd.seed);
     this.rng = this.applyRng;
     const run = cmd.transaction ? this.runAtomic : this.runBatch;
-    return [run.call(this, c, idx, ts, cmd.statements), true];
+    return [run.call(this, c, idx, ts, cmd.statements), maxSeq];
   }
 
   private runAtomic(c: Connection, idx: number, ts: number, statements: Statement[]): CommandResult {
@@ -301,14 +317,21 @@ export class SqlStateMachine {
   }
 
   /** Records the dedupe state and commits; a failing COMMIT (deferred constraints) undoes the command. */
-  private finish(c: Connection, idx: number, ts: number, cmd: Command | undefined, r: CommandResult): void {
+  private finish(
+    c: Connection,
+    idx: number,
+    ts: number,
+    cmd: Command | undefined,
+    maxSeq: number,
+    r: CommandResult,
+  ): void {
     const record = () => {
       if (!cmd) return;
       const { clientId, seq } = cmd.requestId;
       const stored: CommandResult = { ...r, results: r.results.map(({ timeMs: _t, ...rest }) => rest) };
       c.stmts.resultPut.run([clientId, BigInt(seq), encodeResult(stored)]);
       c.stmts.clientPut.run([clientId, BigInt(seq), BigInt(ts)]);
-      const floor = Number(scalar(c.stmts.clientGet, [clientId])) - c.window;
+      const floor = maxSeq - c.window;
       if (floor > 0) c.stmts.resultPrune.run([clientId, BigInt(floor)]);
       if (idx % EXPIRE_EVERY === 0) {
         const cutoff = BigInt(ts - c.ttl);
