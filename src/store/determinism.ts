@@ -114,11 +114,18 @@ export class Prng {
   }
 }
 
+/** Seeds drawn per getRandomValues call: one system call per 512 proposals instead of one each (issue 7). */
+const SEED_POOL = 512;
+let seeds = new BigUint64Array(0);
+let nextSeed = 0;
+
 /** A fresh unpredictable seed, for reads (which are not replicated) and for proposers. */
 export function randomSeed(): bigint {
-  const b = new BigUint64Array(1);
-  crypto.getRandomValues(b);
-  return b[0];
+  if (nextSeed >= seeds.length) {
+    seeds = crypto.getRandomValues(new BigUint64Array(SEED_POOL));
+    nextSeed = 0;
+  }
+  return seeds[nextSeed++];
 }
 
 const SQLITE_UTF8 = 1;

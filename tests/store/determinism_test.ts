@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { SqlStateMachine, type Statement } from "../../src/store/mod.ts";
+import { randomSeed, SqlStateMachine, type Statement } from "../../src/store/mod.ts";
 import { entry, sameBytes, show, T0 } from "./helpers.ts";
 
 const NONDET = [
@@ -160,4 +160,11 @@ test("commands never see time go backwards: the effective clock is the max of ti
   const r = sm.apply(1, entry(2, ["SELECT strftime('%s', 'now') * 1000"], { ts: T0 }));
   assert.equal(r?.results[0].values?.[0][0], Math.floor((T0 + 60_000) / 1000) * 1000);
   sm.close();
+});
+
+test("randomSeed gives fresh 64-bit values across many pool refills", () => {
+  const seen = new Set<bigint>();
+  for (let i = 0; i < 5_000; i++) seen.add(randomSeed());
+  assert.equal(seen.size, 5_000, "no repeats");
+  assert.ok([...seen].some((s) => s >= 1n << 63n), "the top bit is used");
 });
