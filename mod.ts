@@ -65,6 +65,19 @@ export {
   HttpClientError,
   type QueryOptions as HttpQueryOptions,
 } from "./src/client/http_client.ts";
+/** Connection options of HttpClient and connect(): credentials, CA, client certificate (docs/security.md). */
+export type { HttpConnectOptions, HttpCredentials } from "./src/client/http_transport.ts";
+/** Securing the HTTP API: users files, password and token hashes, TLS files (docs/security.md). */
+export { hashPassword, hashToken, newToken, type ScryptParams } from "./src/server/http/password.ts";
+export {
+  loadUsers,
+  parseUsers,
+  type Permission,
+  PERMISSIONS,
+  type Users,
+  UsersFileError,
+} from "./src/server/http/users.ts";
+export { type HttpTlsFiles, type HttpTlsOptions, loadTls } from "./src/server/http/tls.ts";
 /** The libp2p client (/chiselstore/client/1.0.0 and /chiselstore/status/1.0.0). */
 export {
   P2pClient,

@@ -2,6 +2,7 @@
  * The CLI's calls to a node's HTTP API (rqlite-style JSON): one function per request, errors a person can
  * act on (which URL, refused or timed out, the server's own message).
  */
+import { type HttpConnectOptions, send, TransportError } from "../client/http_transport.ts";
 import { UsageError } from "./command.ts";
 
 export const DEFAULT_URL = "http://127.0.0.1:4001";
@@ -28,15 +29,10 @@ export function baseUrl(arg: string | undefined): string {
   return withScheme.replace(/\/+$/, "");
 }
 
-function describeFetchError(url: string, err: unknown): Error {
-  if ((err as Error).name === "TimeoutError") return new Error(`${url}: no answer (timed out)`);
-  // Node puts the system error in `cause`; Deno spells it out in the message.
-  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-  const text = `${cause?.code ?? ""} ${cause?.message ?? ""} ${(err as Error).message}`;
-  const why = /ECONNREFUSED|connection refused/i.test(text)
-    ? "connection refused"
-    : cause?.message ?? (err as Error).message;
-  return new Error(`cannot reach ${url}: ${why}`);
+/** A node's HTTP API: its base URL and how to connect (CA, client certificate, credentials). */
+export interface Target {
+  base: string;
+  connect: HttpConnectOptions;
 }
 
 /** The server's error text from a JSON `{"error": …}` body, else the body itself. */
@@ -56,30 +52,33 @@ function errorText(body: string, status: number): string {
 
 /** One request; resolves with the parsed JSON body of a 2xx answer. */
 export async function callApi(
-  base: string,
+  target: Target,
   method: "GET" | "POST",
   path: string,
   body?: unknown,
   timeoutMs = 15_000,
 ): Promise<unknown> {
-  const url = `${base}${path}`;
-  let res: Response;
+  const url = `${target.base}${path}`;
+  let status: number;
+  let text: string;
   try {
-    res = await fetch(url, {
+    ({ status, text } = await send(new URL(url), {
       method,
       headers: body === undefined ? {} : { "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      timeoutMs,
+    }, target.connect));
   } catch (err) {
-    throw describeFetchError(url, err);
-  }
-  const text = await res.text();
-  if (!res.ok) {
-    throw new HttpStatusError(
-      res.status,
-      `${method} ${path}: HTTP ${res.status}: ${errorText(text, res.status)}`,
+    if (!(err instanceof TransportError)) throw err;
+    throw new Error(
+      err.reason === "no answer (timed out)" ? `${url}: ${err.reason}` : `cannot reach ${url}: ${err.reason}`,
     );
+  }
+  if (status < 200 || status > 299) {
+    const hint = status === 401
+      ? " (give credentials: --user or CHISELSTORE_USER, or CHISELSTORE_TOKEN)"
+      : "";
+    throw new HttpStatusError(status, `${method} ${path}: HTTP ${status}: ${errorText(text, status)}${hint}`);
   }
   try {
     return text === "" ? {} : JSON.parse(text);

@@ -12,6 +12,7 @@ import type { NetLogLevel } from "../net/log.ts";
 import { parsePeerAddr } from "../net/transport.ts";
 import type { FsyncMode } from "../storage/mod.ts";
 import { parseFlags, UsageError } from "./command.ts";
+import { CONNECT_ENV } from "./connect_flags.ts";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { DEFAULT_LISTEN } from "./id.ts";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat } from "./logger.ts";
@@ -22,6 +23,12 @@ export interface NodeConfig {
   listen: string[];
   peers: string[];
   http: { host: string; port: number };
+  /** PEM files of the HTTP API's TLS certificate and key; with `httpCa`, client certificates are required. */
+  httpCert: string | undefined;
+  httpKey: string | undefined;
+  httpCa: string | undefined;
+  /** Users file: the HTTP API then requires credentials (docs/security.md). */
+  auth: string | undefined;
   relay: boolean;
   relayVia: string | undefined;
   /** Join a running cluster through this member's multiaddr (first start only). */
@@ -102,6 +109,25 @@ export const SETTINGS: readonly Setting[] = [
     kind: { type: "string", check: (v) => void parseHostPort(v) },
     arg: "<host:port>",
     help: `HTTP API address (default ${DEFAULT_HTTP}; port 0 picks a free one)`,
+  },
+  {
+    name: "http-cert",
+    kind: { type: "string" },
+    arg: "<file>",
+    help: "serve the HTTP API over HTTPS with this PEM certificate (with --http-key)",
+  },
+  { name: "http-key", kind: { type: "string" }, arg: "<file>", help: "the PEM private key of --http-cert" },
+  {
+    name: "http-ca",
+    kind: { type: "string" },
+    arg: "<file>",
+    help: "require HTTPS clients to present a certificate signed by this PEM CA",
+  },
+  {
+    name: "auth",
+    kind: { type: "string" },
+    arg: "<users.json>",
+    help: "require credentials: users, password/token hashes and permissions (docs/security.md)",
   },
   { name: "relay", kind: { type: "boolean" }, arg: "", help: "serve as a circuit relay for other members" },
   {
@@ -233,7 +259,7 @@ function layer(
 /** CHISELSTORE_* variables (any other name is ignored; an unknown CHISELSTORE_ name is an error). */
 export function envLayer(env: Record<string, string | undefined>): Layer {
   const entries = Object.entries(env).filter((e): e is [string, string] =>
-    e[0].startsWith("CHISELSTORE_") && e[1] !== undefined
+    e[0].startsWith("CHISELSTORE_") && !CONNECT_ENV.includes(e[0]) && e[1] !== undefined
   );
   return layer(entries, (n) => n, true, (n) => SETTINGS.find((s) => envName(s.name) === n));
 }
@@ -306,11 +332,22 @@ export function resolve(layers: Layer[]): NodeConfig {
   const str = (k: string) => merged.get(k) as string | undefined;
   const list = (k: string) => (merged.get(k) as string[] | undefined) ?? [];
   const int = (k: string) => merged.get(k) as number | undefined;
+  const [httpCert, httpKey, httpCa] = [str("http-cert"), str("http-key"), str("http-ca")];
+  if ((httpCert === undefined) !== (httpKey === undefined)) {
+    throw new UsageError("--http-cert and --http-key go together");
+  }
+  if (httpCa !== undefined && httpCert === undefined) {
+    throw new UsageError("--http-ca (client certificates) needs HTTPS: give --http-cert and --http-key");
+  }
   return {
     data: str("data") ?? DEFAULT_DATA,
     listen: list("listen"),
     peers: list("peers"),
     http: parseHostPort(str("http") ?? DEFAULT_HTTP),
+    httpCert,
+    httpKey,
+    httpCa,
+    auth: str("auth"),
     relay: merged.get("relay") === true,
     relayVia: str("relay-via"),
     join: str("join"),

@@ -8,6 +8,7 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { benchCommand } from "./bench/command.ts";
 import { type CliIo, type Command, UsageError } from "./command.ts";
+import { hashPasswordCommand } from "./hash_password.ts";
 import { idCommand } from "./id.ts";
 import { joinCommand, removeCommand } from "./membership.ts";
 import { nodeCommand } from "./node.ts";
@@ -22,6 +23,7 @@ const COMMANDS: Record<string, Command> = {
   join: joinCommand,
   remove: removeCommand,
   bench: benchCommand,
+  "hash-password": hashPasswordCommand,
 };
 
 function usage(): string {

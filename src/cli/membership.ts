@@ -4,8 +4,10 @@
  */
 import { peerIdFromString } from "@libp2p/peer-id";
 import { parsePeerAddr } from "../net/transport.ts";
+import process from "node:process";
 import { baseUrl, callApi, DEFAULT_URL, HttpStatusError } from "./api.ts";
 import { type Command, defineCommand, UsageError } from "./command.ts";
+import { CONNECT_FLAGS, CONNECT_HELP, connectOptions } from "./connect_flags.ts";
 
 interface Change {
   name: string;
@@ -23,19 +25,24 @@ function membershipCommand(c: Change): Command {
 ${c.describe}
 
 Options:
-  --url <url>   HTTP API of any member (default ${DEFAULT_URL})
-  -h, --help    show this help`;
+  --url <url>             HTTP API of any member (default ${DEFAULT_URL})
+${CONNECT_HELP}
+  -h, --help              show this help`;
   return defineCommand({
     summary: c.summary,
     usage,
-    options: { url: { type: "string" } },
+    options: { url: { type: "string" }, ...CONNECT_FLAGS },
     maxPositionals: 1,
     async run({ values, positionals }, io) {
       if (positionals.length === 0) throw new UsageError(`missing ${c.arg}`);
       const body = c.body(positionals[0]);
+      const target = {
+        base: baseUrl(values.url as string | undefined),
+        connect: await connectOptions(values, process.env),
+      };
       let answer: unknown;
       try {
-        answer = await callApi(baseUrl(values.url as string | undefined), "POST", c.path, body);
+        answer = await callApi(target, "POST", c.path, body);
       } catch (err) {
         if (err instanceof HttpStatusError && (err.status === 404 || err.status === 405)) {
           throw new Error("this server does not support membership changes yet");

@@ -6,7 +6,9 @@
 import process from "node:process";
 import type { NetLogger } from "../net/log.ts";
 import { NodeError } from "../server/errors.ts";
-import { startHttpApi } from "../server/http/mod.ts";
+import { type HttpApiOptions, startHttpApi } from "../server/http/mod.ts";
+import { loadTls } from "../server/http/tls.ts";
+import { loadUsers } from "../server/http/users.ts";
 import { ChiselStore, type ChiselStoreOptions } from "../server/node.ts";
 import { StorageLockedError } from "../storage/errors.ts";
 import { type CliIo, type Command, UsageError } from "./command.ts";
@@ -85,6 +87,28 @@ function signalled(): Promise<string> {
   });
 }
 
+/** The HTTP API's TLS and users, read and checked before anything starts: a bad file is a usage error. */
+export async function httpSecurity(c: NodeConfig): Promise<Pick<HttpApiOptions, "tls" | "users">> {
+  try {
+    return {
+      ...(c.httpCert !== undefined && c.httpKey !== undefined
+        ? {
+          tls: await loadTls({
+            cert: c.httpCert,
+            key: c.httpKey,
+            ...(c.httpCa ? { clientCa: c.httpCa } : {}),
+          }),
+        }
+        : {}),
+      ...(c.auth !== undefined ? { users: await loadUsers(c.auth) } : {}),
+    };
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+const LOOPBACK = /^(127\.|localhost$|::1$)/;
+
 async function startNode(c: NodeConfig, log: NetLogger): Promise<ChiselStore> {
   try {
     return await ChiselStore.start(nodeOptions(c, log));
@@ -110,13 +134,25 @@ async function run(args: string[], io: CliIo): Promise<number> {
     minLevel: config.logLevel,
     write: (line) => void process.stderr.write(`${line}\n`),
   });
+  const security = await httpSecurity(config);
+  if (!LOOPBACK.test(config.http.host)) {
+    if (!security.users) {
+      log(
+        "warn",
+        `HTTP API on ${config.http.host} without --auth: anyone who can reach it can read and write`,
+      );
+    }
+    if (!security.tls) {
+      log("warn", `HTTP API on ${config.http.host} without TLS: requests travel in clear text`);
+    }
+  }
   const stop = signalled();
   const node = await startNode(config, log);
   let http: { url: string; close(): Promise<void> } | undefined;
   let unwatch = () => {};
   try {
     try {
-      http = await startHttpApi(node, config.http);
+      http = await startHttpApi(node, { ...config.http, ...security });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EADDRINUSE") throw err;
       throw new Error(

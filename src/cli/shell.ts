@@ -12,8 +12,9 @@ import process from "node:process";
 import { createInterface } from "node:readline";
 import { HttpClient } from "../client/http_client.ts";
 import type { StatementResult } from "../store/results.ts";
-import { baseUrl, callApi, DEFAULT_URL } from "./api.ts";
+import { baseUrl, callApi, DEFAULT_URL, type Target } from "./api.ts";
 import { type CliIo, type Command, defineCommand, UsageError } from "./command.ts";
+import { CONNECT_FLAGS, CONNECT_HELP, connectOptions } from "./connect_flags.ts";
 import { splitStatements } from "./sql_split.ts";
 import { formatMembers, memberRows, printStatus } from "./status.ts";
 import { formatTable } from "./table.ts";
@@ -26,6 +27,7 @@ const HISTORY_SIZE = 1000;
 
 export interface ShellState {
   base: string;
+  target: Target;
   client: HttpClient;
   io: CliIo;
   consistency: Level;
@@ -82,13 +84,13 @@ export const DOT_COMMANDS: Record<string, DotCommand> = {
   ".status": {
     args: "",
     help: "show the node's status and the cluster",
-    run: (s) => printStatus(s.io, s.base, false),
+    run: (s) => printStatus(s.io, s.target, false),
   },
   ".nodes": {
     args: "",
     help: "show the members, their reachability and indexes",
     async run(s) {
-      for (const l of formatMembers(memberRows(await callApi(s.base, "GET", "/nodes")))) s.io.out(l);
+      for (const l of formatMembers(memberRows(await callApi(s.target, "GET", "/nodes")))) s.io.out(l);
     },
   },
   ".consistency": {
@@ -213,20 +215,23 @@ any statement failed. Enter .help in the shell for its dot-commands.
 
 Options:
   --consistency <level>   read consistency: ${CONSISTENCY_LEVELS.join(" | ")} (default weak)
+${CONNECT_HELP}
   -h, --help              show this help`;
 
 export const shellCommand: Command = defineCommand({
   summary: "interactive SQL shell over a node's HTTP API",
   usage: USAGE,
-  options: { consistency: { type: "string" } },
+  options: { consistency: { type: "string" }, ...CONNECT_FLAGS },
   maxPositionals: 1,
   async run({ values, positionals }, io) {
     const level = (values.consistency as string | undefined) ?? "weak";
     if (!isLevel(level)) throw new UsageError(`--consistency: expected ${CONSISTENCY_LEVELS.join(" | ")}`);
     const base = baseUrl(positionals[0]);
+    const target = { base, connect: await connectOptions(values, process.env) };
     const s: ShellState = {
       base,
-      client: new HttpClient(base),
+      target,
+      client: new HttpClient(base, target.connect),
       io,
       consistency: level,
       timer: false,
@@ -234,7 +239,7 @@ export const shellCommand: Command = defineCommand({
       quit: false,
     };
     // Fail early and clearly (refused, timed out, not a node) instead of once per statement.
-    await callApi(base, "GET", "/status");
+    await callApi(target, "GET", "/status");
     const interactive = process.stdin.isTTY === true && process.stdout.isTTY === true;
     const historyPath = join(homedir(), HISTORY_FILE);
     const rl = createInterface({

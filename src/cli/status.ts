@@ -1,6 +1,8 @@
 /** `chiselstore status [url]`: a node's GET /status and GET /nodes as a readable summary (or raw JSON). */
-import { baseUrl, callApi, DEFAULT_URL } from "./api.ts";
+import process from "node:process";
+import { baseUrl, callApi, DEFAULT_URL, type Target } from "./api.ts";
 import { type CliIo, type Command, defineCommand } from "./command.ts";
+import { CONNECT_FLAGS, CONNECT_HELP, connectOptions } from "./connect_flags.ts";
 import { formatTable } from "./table.ts";
 
 const USAGE = `Usage: chiselstore status [url] [--json]
@@ -10,8 +12,9 @@ cluster (GET /nodes), and prints: this node, the leader, its log indexes and ope
 row per member with its role, reachability, applied/decided indexes and HTTP URL (* = the node asked).
 
 Options:
-  --json       print {"status": …, "nodes": …} as JSON instead
-  -h, --help   show this help`;
+  --json                  print {"status": …, "nodes": …} as JSON instead
+${CONNECT_HELP}
+  -h, --help              show this help`;
 
 type Json = Record<string, unknown>;
 
@@ -101,10 +104,10 @@ export function formatStatus(status: unknown, nodes: unknown): string[] {
   return lines;
 }
 
-export async function printStatus(io: CliIo, base: string, json: boolean): Promise<void> {
+export async function printStatus(io: CliIo, target: Target, json: boolean): Promise<void> {
   const [status, nodes] = await Promise.all([
-    callApi(base, "GET", "/status"),
-    callApi(base, "GET", "/nodes"),
+    callApi(target, "GET", "/status"),
+    callApi(target, "GET", "/nodes"),
   ]);
   if (json) io.out(JSON.stringify({ status, nodes }, null, 2));
   else for (const l of formatStatus(status, nodes)) io.out(l);
@@ -113,10 +116,11 @@ export async function printStatus(io: CliIo, base: string, json: boolean): Promi
 export const statusCommand: Command = defineCommand({
   summary: "show a node's status and its view of the cluster",
   usage: USAGE,
-  options: { json: { type: "boolean" } },
+  options: { json: { type: "boolean" }, ...CONNECT_FLAGS },
   maxPositionals: 1,
   async run({ values, positionals }, io) {
-    await printStatus(io, baseUrl(positionals[0]), values.json === true);
+    const target = { base: baseUrl(positionals[0]), connect: await connectOptions(values, process.env) };
+    await printStatus(io, target, values.json === true);
     return 0;
   },
 });

@@ -4,6 +4,7 @@
  */
 import type { SqlApi } from "../server/call_args.ts";
 import { HttpClient } from "./http_client.ts";
+import type { HttpConnectOptions } from "./http_transport.ts";
 import { P2pClient, type P2pClientOptions, type RemoteStatus } from "./p2p_client.ts";
 
 /**
@@ -15,8 +16,11 @@ export interface Client extends SqlApi {
   close(): Promise<void>;
 }
 
-/** Options of connect(); they apply to libp2p targets (an HTTP client has no state to configure). */
-export type ConnectOptions = P2pClientOptions;
+/**
+ * Options of connect(): `http` (credentials, CA, client certificate) for http(s) targets, the rest for
+ * libp2p targets.
+ */
+export type ConnectOptions = P2pClientOptions & { http?: HttpConnectOptions };
 
 /**
  * Connect to a node and check that it answers (a status request), so a wrong address, an unreachable node
@@ -33,10 +37,11 @@ export async function connect(
 ): Promise<HttpClient>;
 export async function connect(target: string, opts?: ConnectOptions): Promise<Client>;
 export async function connect(target: string, opts: ConnectOptions = {}): Promise<Client> {
+  const { http, ...p2p } = opts;
   if (/^https?:\/\//i.test(target)) {
-    const client = new HttpClient(target);
+    const client = new HttpClient(target, http);
     await client.status();
     return client;
   }
-  return await P2pClient.connect(target, opts);
+  return await P2pClient.connect(target, p2p);
 }

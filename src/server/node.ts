@@ -50,7 +50,7 @@ import {
 import type { Consistency } from "./consistency.ts";
 import { NodeError } from "./errors.ts";
 import { Replica, type SyncableStorage } from "./replica.ts";
-import { type HttpApi, startHttpApi } from "./http/server.ts";
+import { type HttpApi, type HttpApiOptions, startHttpApi } from "./http/server.ts";
 import { PendingRequests } from "./pending.ts";
 import {
   ADMIN_PROTOCOL,
@@ -119,6 +119,8 @@ export interface ChiselStoreOptions {
    * a port is given. See docs/http-api.md.
    */
   http?: string;
+  /** More options of that HTTP API: TLS, a users file, limits (docs/security.md). */
+  httpOptions?: Omit<HttpApiOptions, "host" | "port">;
   /**
    * Join a running cluster through this member (multiaddr ending in /p2p/<peerId>): the node waits until
    * an operator adds it (`chiselstore join <this node's address>`, or `addMember` on any member), then
@@ -418,7 +420,7 @@ export class ChiselStore {
     }
     if (this.#o.http !== undefined) {
       const { host, port } = parseHostPort(this.#o.http);
-      this.#http = await startHttpApi(this, { host, port });
+      this.#http = await startHttpApi(this, { ...this.#o.httpOptions, host, port });
     }
     this.#log(
       "info",

@@ -18,6 +18,10 @@ test("defaults: single node in ./data, HTTP on 127.0.0.1:4001, no libp2p listene
     listen: [],
     peers: [],
     http: { host: "127.0.0.1", port: 4001 },
+    httpCert: undefined,
+    httpKey: undefined,
+    httpCa: undefined,
+    auth: undefined,
     relay: false,
     relayVia: undefined,
     join: undefined,
@@ -179,4 +183,28 @@ test("--clients: any, a list of peer IDs, or refused with a usage error", async 
   assert.deepEqual((await loadNodeConfig(["--clients", PEER], {})).config.clients, [PEER]);
   await assert.rejects(loadNodeConfig(["--clients", "any", "--clients", PEER], {}), UsageError);
   await assert.rejects(loadNodeConfig(["--clients", "not-a-peer"], {}), UsageError);
+});
+
+test("security settings: --auth and --http-cert/--http-key/--http-ca from flags, env and file; client variables ignored", async () => {
+  const { config } = await loadNodeConfig(["--http-cert", "/c.pem", "--http-key", "/k.pem"], {
+    CHISELSTORE_AUTH: "/users.json",
+    CHISELSTORE_HTTP_CA: "/ca.pem",
+    // The client commands' variables may be set in the same shell: not node settings, not errors.
+    CHISELSTORE_USER: "admin",
+    CHISELSTORE_PASSWORD: "pw",
+    CHISELSTORE_TOKEN: "t",
+    CHISELSTORE_CA: "/ca.pem",
+  });
+  assert.deepEqual(
+    [config.httpCert, config.httpKey, config.httpCa, config.auth],
+    ["/c.pem", "/k.pem", "/ca.pem", "/users.json"],
+  );
+  const file = fileLayer("n.toml", 'auth = "/u.json"\nhttp-cert = "/c"\nhttp-key = "/k"\n');
+  assert.equal(file.get("auth"), "/u.json");
+  await assert.rejects(
+    loadNodeConfig(["--http-key", "/k.pem"], {}),
+    /--http-cert and --http-key go together/,
+  );
+  await assert.rejects(loadNodeConfig(["--http-ca", "/ca.pem"], {}), /needs HTTPS/);
+  await assert.rejects(loadNodeConfig([], { CHISELSTORE_USERS: "x" }), /CHISELSTORE_USERS: unknown setting/);
 });
