@@ -3,6 +3,7 @@ import { StorageError } from "../omnipaxos/errors.ts";
 
 export type CorruptionReason =
   | "bad-magic"
+  | "missing-segment"
   | "bad-record"
   | "bad-checkpoint"
   | "bad-payload"

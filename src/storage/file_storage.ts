@@ -15,11 +15,12 @@ import { StorageError } from "../omnipaxos/errors.ts";
 import { MemoryStorage } from "../omnipaxos/memory_storage.ts";
 import type { Storage, StorageOp } from "../omnipaxos/storage.ts";
 import type { SnapshotData, StopSign } from "../omnipaxos/types.ts";
-import { close, fsync, fsyncDir, writeAt } from "./fsio.ts";
+import { close, fsync, writeAt } from "./fsio.ts";
+import { StorageCorruptionError } from "./errors.ts";
 import { acquireLock, releaseLock } from "./lock.ts";
 import { frameRecords, type PendingRecord, RECORD_BATCH, recordSize } from "./record.ts";
 import { recover, type RecoveryReport } from "./recovery.ts";
-import { createSegment, segmentName } from "./segment.ts";
+import { createLogDir, createSegment, segmentName } from "./segment.ts";
 import { removeSnapshotsExcept, writeSnapshotFile } from "./snapshot_file.ts";
 import { checkpointOf, type View } from "./state.ts";
 import { encodeBatch, encodeCheckpoint, type SnapshotRef } from "./values.ts";
@@ -125,24 +126,28 @@ export class FileStorage implements Storage<Uint8Array> {
       if (!(opts[k] >= 0)) throw new StorageError(`bad option ${k}: ${opts[k]}`);
     }
     const durable = opts.fsync !== "never";
-    fs.mkdirSync(`${dir}/log`, { recursive: true });
     fs.mkdirSync(`${dir}/snapshots`, { recursive: true });
     const lockPath = `${dir}/LOCK`;
     const { brokeStale } = acquireLock(lockPath);
     try {
-      const found = await recover(`${dir}/log`, `${dir}/snapshots`, durable);
-      if (found) {
+      // `log/` exists only once it holds a segment (it is created whole, see createLogDir), so a log
+      // directory without one lost its log: recover() refuses it instead of starting empty.
+      if (fs.existsSync(`${dir}/log`)) {
+        const found = await recover(`${dir}/log`, `${dir}/snapshots`, durable);
         found.report.brokeStaleLock = brokeStale;
         return new FileStorage(dir, opts, found);
       }
+      const orphans = fs.readdirSync(`${dir}/snapshots`).filter((n) => n.endsWith(".snap"));
+      if (orphans.length > 0) {
+        throw new StorageCorruptionError(
+          `${dir}/log`,
+          0,
+          "missing-segment",
+          `the log directory is missing but snapshots/ holds ${orphans.join(", ")}: the log was lost`,
+        );
+      }
       const view = new MemoryStorage<Uint8Array>();
-      const size = await createSegment(
-        `${dir}/log`,
-        1,
-        encodeCheckpoint(checkpointOf(view, undefined)),
-        durable,
-      );
-      if (durable) await fsyncDir(dir);
+      const size = await createLogDir(dir, encodeCheckpoint(checkpointOf(view, undefined)), durable);
       const report: RecoveryReport = {
         segment: undefined,
         batches: 0,

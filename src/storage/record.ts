@@ -71,14 +71,45 @@ export function parseRecord(buf: Uint8Array, offset: number): ParsedRecord | str
   return { type, payload: buf.subarray(offset + RECORD_HEADER, end), syncedUpTo, offset, end };
 }
 
+/** Evidence that the bytes before `syncedUpTo` had been fsynced when the record at `offset` was written. */
+export interface Confirmation {
+  offset: number;
+  syncedUpTo: number;
+  /** The record's CRC holds; otherwise only its header is intact (see plausibleHeader). */
+  verified: boolean;
+}
+
 /**
- * A valid record after `bad` (the offset of a damaged one) proving that the damaged bytes had been
- * fsynced before it was written; undefined when everything from `bad` on is an unconfirmed (torn) tail.
+ * A record after `bad` (the offset of a damaged one) proving that the damaged bytes had been fsynced
+ * before it was written; undefined when everything from `bad` on is an unconfirmed (torn) tail.
  */
-export function findConfirmingRecord(buf: Uint8Array, bad: number): ParsedRecord | undefined {
+export function findConfirmingRecord(buf: Uint8Array, bad: number): Confirmation | undefined {
   for (let at = bad + 1; at + RECORD_HEADER <= buf.length; at++) {
     const r = parseRecord(buf, at);
-    if (typeof r !== "string" && r.syncedUpTo > bad) return r;
+    if (typeof r !== "string") {
+      if (r.syncedUpTo > bad) return { offset: at, syncedUpTo: r.syncedUpTo, verified: true };
+    } else {
+      const h = plausibleHeader(buf, at, bad);
+      if (h) return h;
+    }
   }
   return undefined;
+}
+
+/**
+ * A record whose CRC fails but whose header is consistent: a known type, a syncedUpTo past `bad` but not
+ * past the record itself (no real record claims more), and a length ending exactly at the end of the file
+ * or at a valid record. Without it, damage in two commits — the older one fsynced long ago, the last one
+ * holding the only records that vouch for it — would be cut as a torn tail. A genuine torn tail never
+ * yields one: every header written after the last fsync says syncedUpTo <= that fsync's offset <= `bad`.
+ */
+function plausibleHeader(buf: Uint8Array, at: number, bad: number): Confirmation | undefined {
+  const type = buf[at + 8];
+  if (type !== RECORD_CHECKPOINT && type !== RECORD_BATCH) return undefined;
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const syncedUpTo = view.getFloat64(at + 9, true);
+  if (!Number.isSafeInteger(syncedUpTo) || syncedUpTo <= bad || syncedUpTo > at) return undefined;
+  const end = at + RECORD_HEADER + view.getUint32(at, true);
+  if (end !== buf.length && (end > buf.length || typeof parseRecord(buf, end) === "string")) return undefined;
+  return { offset: at, syncedUpTo, verified: false };
 }

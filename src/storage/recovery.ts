@@ -60,19 +60,22 @@ function decodeOrCorrupt<V>(file: string, offset: number, reason: CorruptionReas
   }
 }
 
-/** Recovers the newest segment in `logDir`; undefined when there is none (a fresh directory). */
-export async function recover(
-  logDir: string,
-  snapDir: string,
-  durable: boolean,
-): Promise<Recovered | undefined> {
+/** Recovers the newest segment in `logDir`, which must hold one (see createLogDir). */
+export async function recover(logDir: string, snapDir: string, durable: boolean): Promise<Recovered> {
   const { segments, temps } = listSegments(logDir);
   const removedFiles: string[] = [];
   for (const t of temps) {
     fs.rmSync(`${logDir}/${t}`, { force: true });
     removedFiles.push(`log/${t}`);
   }
-  if (segments.length === 0) return undefined;
+  if (segments.length === 0) {
+    throw new StorageCorruptionError(
+      logDir,
+      0,
+      "missing-segment",
+      "the log directory holds no segment (*.wal): the log was deleted or lost",
+    );
+  }
   const segmentNo = segments[segments.length - 1];
   const file = `${logDir}/${segmentName(segmentNo)}`;
   const buf: Uint8Array = await readFile(file);
@@ -100,7 +103,10 @@ export async function recover(
           file,
           at,
           "bad-record",
-          `${r}; the record at byte ${later.offset} was written after this one was fsynced`,
+          later.verified
+            ? `${r}; the record at byte ${later.offset} was written after this one was fsynced`
+            : `${r}; the (also damaged) record at byte ${later.offset} says bytes up to ${later.syncedUpTo} ` +
+              "had been fsynced when it was written",
         );
       }
       tornReason = r;

@@ -4,7 +4,7 @@
  * one is created atomically (temp, fsync, rename, directory fsync) before older ones are deleted.
  */
 import fs from "node:fs";
-import { writeFileAtomic } from "./fsio.ts";
+import { fsyncDir, writeFileAtomic } from "./fsio.ts";
 import { frameRecords, RECORD_CHECKPOINT, SEGMENT_MAGIC } from "./record.ts";
 
 export function segmentName(n: number): string {
@@ -38,4 +38,23 @@ export async function createSegment(
   const record = frameRecords([{ type: RECORD_CHECKPOINT, payload: checkpoint }], 0);
   await writeFileAtomic(dir, segmentName(n), [SEGMENT_MAGIC, record], durable);
   return SEGMENT_MAGIC.length + record.length;
+}
+
+/**
+ * Creates `<dataDir>/log` holding segment 1 with `checkpoint`, atomically: the segment is written into
+ * `log.new`, which is then renamed. A crash leaves either no `log/` (a fresh directory again; the
+ * leftover `log.new` is replaced) or a complete one, so an existing `log/` without a segment is damage.
+ */
+export async function createLogDir(
+  dataDir: string,
+  checkpoint: Uint8Array,
+  durable: boolean,
+): Promise<number> {
+  const staging = `${dataDir}/log.new`;
+  fs.rmSync(staging, { recursive: true, force: true });
+  fs.mkdirSync(staging);
+  const size = await createSegment(staging, 1, checkpoint, durable);
+  fs.renameSync(staging, `${dataDir}/log`);
+  if (durable) await fsyncDir(dataDir);
+  return size;
 }
