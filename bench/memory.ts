@@ -22,6 +22,7 @@ import { parseArgs } from "node:util";
 import { LocalCluster, type LocalNode } from "../src/cli/bench/cluster.ts";
 import { sampleProcess } from "../src/cli/bench/procstat.ts";
 import { formatTable } from "../src/cli/table.ts";
+import { logDirFor } from "../src/server/cluster_config.ts";
 import type { ProbeStep } from "./memory_probe.ts";
 
 export interface Checkpoint {
@@ -71,8 +72,8 @@ async function dbBytes(n: LocalNode): Promise<number> {
   return Number(r.values![0][0]);
 }
 
-async function newestSnapshotBytes(dir: string): Promise<number> {
-  const snaps = join(dir, "snapshots");
+async function newestSnapshotBytes(dataDir: string): Promise<number> {
+  const snaps = join(logDirFor(dataDir, 1), "snapshots");
   let names: string[];
   try {
     names = (await readdir(snaps)).filter((f) => f.endsWith(".snap"));
@@ -88,6 +89,9 @@ async function decidedIdx(n: LocalNode): Promise<number> {
   const st = await n.client.status() as { store?: { raft?: { decided_index?: number } } };
   return st.store?.raft?.decided_index ?? 0;
 }
+
+/** Set by SIGINT/SIGTERM: the load stops and the node is stopped and removed. */
+let interrupted = false;
 
 async function load(opts: { entries: number; dbMb: number; checkpoints: number; inflight: number }) {
   const cluster = await LocalCluster.start({ nodes: 1, fsync: "never" });
@@ -114,6 +118,7 @@ async function load(opts: { entries: number; dbMb: number; checkpoints: number; 
       let next = written;
       const worker = async () => {
         while (next < until) {
+          if (interrupted) throw new Error("interrupted");
           const seq = next++;
           const r = await node.client.execute(sql, [rowValue(seq, len)], { timeoutMs: 30_000 });
           const failed = r.error ?? r.results.find((s) => s.error !== undefined)?.error;
@@ -197,6 +202,7 @@ export async function probe(maxMb: number, stepMb: number) {
 }
 
 async function main(): Promise<void> {
+  for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, () => (interrupted = true));
   const { values } = parseArgs({
     options: {
       entries: { type: "string", default: "1000000" },
