@@ -82,7 +82,7 @@ test("replicas over an async network: write-before-send, ordered exactly-once ap
 });
 
 /** Replicas r1..rN on SlowDurableStorage over an async in-process network, checking durability rules. */
-function cluster(ids: string[]) {
+function cluster(ids: string[], electionTicks = 5) {
   const storages = new Map(ids.map((id) => [id, new SlowDurableStorage()]));
   const applied = new Map(ids.map((id) => [id, [] as string[]]));
   const violations: string[] = [];
@@ -92,7 +92,7 @@ function cluster(ids: string[]) {
     replicas.set(
       id,
       new Replica<string>({
-        config: { pid: id, nodes: ids, electionTicks: 5 },
+        config: { pid: id, nodes: ids, electionTicks },
         storage,
         tickMs: 5,
         send: (m) => {
@@ -133,7 +133,9 @@ test("a single replica applies an entry only after its sync made it durable", as
 
 test("the leader applies and announces a decided entry without waiting for its decided index's sync", async () => {
   const ids = ["r1", "r2", "r3"];
-  const c = cluster(ids);
+  // Held syncs stall the leader's pump, heartbeats included: a 2 s election timeout keeps it leading
+  // through that window even on a loaded machine.
+  const c = cluster(ids, 400);
   let release!: () => void;
   try {
     await waitFor(() => [...c.replicas.values()].some((r) => r.core.isLeader()), 10_000, "a leader");
