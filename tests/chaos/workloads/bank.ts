@@ -42,7 +42,7 @@ export class BankWorkload implements Workload {
     if (err) throw new Error(`bank setup: ${err}`);
   }
 
-  async step(client: number, r: Replica, rand: Prng): Promise<void> {
+  async step(client: number, r: Replica, rand: Prng): Promise<boolean> {
     const k = this.initial.length;
     const process = `c${client}@${r.name}`;
     const invoke = performance.now();
@@ -61,6 +61,7 @@ export class BankWorkload implements Workload {
           complete: performance.now(),
           process: `${process}/${consistency}`,
         });
+        return true;
       } catch (e) {
         if (!(e instanceof NodeError)) throw e;
         this.history.push({
@@ -72,8 +73,8 @@ export class BankWorkload implements Workload {
           complete: performance.now(),
           process,
         });
+        return false;
       }
-      return;
     }
     const from = rand.int(k);
     const to = (from + 1 + rand.int(k - 1)) % k;
@@ -82,6 +83,7 @@ export class BankWorkload implements Workload {
     this.#seq.set(client, seq);
     const id = client * 1_000_000 + seq;
     let outcome: BankOp["outcome"];
+    let answered = true;
     try {
       const res = await r.execute([
         { sql: DEBIT, params: [amount, from] },
@@ -95,6 +97,7 @@ export class BankWorkload implements Workload {
     } catch (e) {
       if (!(e instanceof NodeError)) throw e;
       outcome = definitelyFailed(e) ? "fail" : "indeterminate";
+      answered = false;
     }
     this.history.push({
       kind: "transfer",
@@ -107,6 +110,7 @@ export class BankWorkload implements Workload {
       complete: performance.now(),
       process,
     });
+    return answered;
   }
 
   async check(replicas: Replica[], checksums: Checksum[]): Promise<Verdict> {

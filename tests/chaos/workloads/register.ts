@@ -47,13 +47,10 @@ export class RegisterWorkload implements Workload {
     return this.#levels[client % this.#levels.length];
   }
 
-  async step(client: number, r: SqlApi & { name?: string }, rand: Prng): Promise<void> {
+  async step(client: number, r: SqlApi & { name?: string }, rand: Prng): Promise<boolean> {
     const key = rand.pick(KEYS);
     const x = rand.next();
-    if (x < 0.45) {
-      await this.read(client, r, key);
-      return;
-    }
+    if (x < 0.45) return await this.read(client, r, key);
     const seq = (this.#seq.get(client) ?? 0) + 1;
     this.#seq.set(client, seq);
     const value = client * 1_000_000 + seq; // unique: a value names its write
@@ -92,6 +89,7 @@ export class RegisterWorkload implements Workload {
         });
         this.#seen.set(`${client}/${key}`, value);
       }
+      return true;
     } catch (e) {
       if (!(e instanceof NodeError)) throw e;
       const complete = performance.now();
@@ -100,7 +98,7 @@ export class RegisterWorkload implements Workload {
         if (!isCas) {
           this.history.push({ kind: "write", key, value, invoke, complete, outcome: "fail", process });
         }
-        return;
+        return false;
       }
       this.history.push(
         isCas
@@ -116,6 +114,7 @@ export class RegisterWorkload implements Workload {
           }
           : { kind: "write", key, value, invoke, complete, outcome: "indeterminate", process },
       );
+      return false;
     }
   }
 

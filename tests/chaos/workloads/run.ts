@@ -7,6 +7,9 @@ import { Prng } from "../../sim/prng.ts";
 import { converge, type Fault, type FaultKind, type Target } from "./target.ts";
 import type { Verdict, Workload } from "./workload.ts";
 
+/** How long a client waits after an op that got no answer (a NodeError) before its next op. */
+const BACKOFF_MS = 100;
+
 export interface ScheduledFault {
   /** When to inject, from the start of the load. */
   atMs: number;
@@ -75,10 +78,9 @@ export async function runWorkload(target: Target, workload: Workload, opts: RunO
     const r = replicas[i % replicas.length];
     try {
       while (!stopped) {
-        const s = performance.now();
-        await workload.step(i, r, rand);
-        // An op refused at once (node down, connection refused) must not turn the loop into a busy spin.
-        if (performance.now() - s < 2) await sleep(10);
+        // After an error a client backs off, as real ones do: otherwise a node that refuses at once (no
+        // leader, down) turns the loop into a spin that piles up indeterminate ops for the checkers.
+        if (!await workload.step(i, r, rand)) await sleep(BACKOFF_MS);
       }
     } catch (e) {
       // Not a fault outcome (those are recorded): a bug or an unexpected error. Stop everyone, report it.

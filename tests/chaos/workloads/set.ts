@@ -18,12 +18,13 @@ export class SetWorkload implements Workload {
     if (res.results[0]?.error) throw new Error(`set setup: ${res.results[0].error}`);
   }
 
-  async step(client: number, r: Replica, _rand: Prng): Promise<void> {
+  async step(client: number, r: Replica, _rand: Prng): Promise<boolean> {
     const seq = (this.#seq.get(client) ?? 0) + 1;
     this.#seq.set(client, seq);
     const element = client * 1_000_000 + seq;
     const invoke = performance.now();
     let outcome: InsertOp["outcome"];
+    let answered = true;
     try {
       const res = await r.execute("INSERT INTO s(e) VALUES (?)", [element]);
       const err = res.error ?? res.results[0]?.error;
@@ -32,7 +33,9 @@ export class SetWorkload implements Workload {
     } catch (e) {
       if (!(e instanceof NodeError)) throw e;
       outcome = definitelyFailed(e) ? "fail" : "indeterminate";
+      answered = false;
     }
+
     this.history.push({
       kind: "insert",
       element,
@@ -41,6 +44,7 @@ export class SetWorkload implements Workload {
       complete: performance.now(),
       process: `c${client}@${r.name}`,
     });
+    return answered;
   }
 
   async check(replicas: Replica[], checksums: Checksum[]): Promise<Verdict> {

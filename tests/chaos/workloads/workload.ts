@@ -30,8 +30,11 @@ export interface Workload {
   readonly history: readonly unknown[];
   /** Creates the tables (through one replica, once). */
   setup(r: Replica): Promise<void>;
-  /** One op by client `client` through `r`, chosen with `rand`; records its outcome. */
-  step(client: number, r: Replica, rand: Prng): Promise<void>;
+  /**
+   * One op by client `client` through `r`, chosen with `rand`; records its outcome. Resolves with whether
+   * the cluster answered (false after a NodeError: the runner backs the client off).
+   */
+  step(client: number, r: Replica, rand: Prng): Promise<boolean>;
   /** After heal and convergence: reads every replica and checks the whole history. */
   check(replicas: Replica[], checksums: Checksum[]): Promise<Verdict>;
 }
