@@ -36,6 +36,7 @@ export class WriteLoad {
   readonly records: WriteRecord[] = [];
   readonly table: string;
   readonly #cluster: ProcCluster;
+  readonly #timeoutMs: number;
   #stopped = false;
   #writers: Promise<void>[] = [];
   #error: unknown;
@@ -43,34 +44,63 @@ export class WriteLoad {
   constructor(cluster: ProcCluster, writers: number, timeoutMs = 3000, table = "t") {
     this.#cluster = cluster;
     this.table = table;
+    this.#timeoutMs = timeoutMs;
     for (let w = 0; w < writers; w++) {
-      this.#writers.push(this.#writer(w, timeoutMs).catch((e) => void (this.#error ??= e)));
+      this.#writers.push(this.#writer(w).catch((e) => void (this.#error ??= e)));
     }
   }
 
-  async #writer(w: number, timeoutMs: number): Promise<void> {
+  /**
+   * Adds an open-loop writer: one write every `everyMs` to the next serving node, without waiting for earlier
+   * ones (at most `maxInFlight` pending). Closed-loop writers stuck on a node that waits for a lost leader send
+   * nothing until their requests time out; this one keeps sending, so the first write decided after a
+   * recovery is sent at most `everyMs` after it.
+   */
+  pace(everyMs: number, maxInFlight = 64): void {
+    const run = async () => {
+      const pending = new Set<Promise<boolean>>();
+      for (let seq = 0; !this.#stopped; seq++) {
+        if (pending.size < maxInFlight) {
+          const up = this.#cluster.serving();
+          if (up.length === 0) throw new Error("no node is serving");
+          const p: Promise<boolean> = this.#send(`p-${seq}`, up[seq % up.length]).finally(() =>
+            pending.delete(p)
+          );
+          pending.add(p);
+        }
+        await sleep(everyMs);
+      }
+      await Promise.all(pending);
+    };
+    this.#writers.push(run().catch((e) => void (this.#error ??= e)));
+  }
+
+  async #writer(w: number): Promise<void> {
     for (let seq = 0; !this.#stopped; seq++) {
       const up = this.#cluster.serving();
       if (up.length === 0) throw new Error("no node is serving");
-      const via = up[(w + seq) % up.length];
-      const key = `w${w}-${seq}`;
-      const sentAt = performance.now();
-      let detail: string | undefined;
-      try {
-        const r = await this.#cluster.nodes[via].client.execute(
-          { sql: `INSERT INTO ${this.table}(k, via) VALUES(?, ?)`, params: [key, via] },
-          { timeoutMs },
-        );
-        const res = r.results[0];
-        if (r.error !== undefined || res?.error !== undefined || res?.rowsAffected !== 1) {
-          detail = JSON.stringify(r);
-        }
-      } catch (e) {
-        detail = (e as Error).message;
-      }
-      this.records.push({ key, via, sentAt, doneAt: performance.now(), acked: detail === undefined, detail });
-      if (detail !== undefined) await sleep(FAILURE_PAUSE_MS);
+      if (!await this.#send(`w${w}-${seq}`, up[(w + seq) % up.length])) await sleep(FAILURE_PAUSE_MS);
     }
+  }
+
+  /** Sends one write of `key` through node `via` and records the outcome; true when acknowledged. */
+  async #send(key: string, via: number): Promise<boolean> {
+    const sentAt = performance.now();
+    let detail: string | undefined;
+    try {
+      const r = await this.#cluster.nodes[via].client.execute(
+        { sql: `INSERT INTO ${this.table}(k, via) VALUES(?, ?)`, params: [key, via] },
+        { timeoutMs: this.#timeoutMs },
+      );
+      const res = r.results[0];
+      if (r.error !== undefined || res?.error !== undefined || res?.rowsAffected !== 1) {
+        detail = JSON.stringify(r);
+      }
+    } catch (e) {
+      detail = (e as Error).message;
+    }
+    this.records.push({ key, via, sentAt, doneAt: performance.now(), acked: detail === undefined, detail });
+    return detail === undefined;
   }
 
   /** Failed writes counted by reason (the error message with digits and peer IDs blanked). */

@@ -1,6 +1,6 @@
 /**
  * One fault scenario on a NetnsCluster, measured the same way every time: a fresh table and an HTTP write load
- * through every serving node (tests/crash/load.ts), some writes acknowledged first, then the scenario injects
+ * through every serving node (tests/crash/load.ts, closed-loop writers plus a paced one), some writes acknowledged first, then the scenario injects
  * its fault and waits for the first write *sent after the fault was in force* to be acknowledged (decided):
  * that interval is the downtime, asserted to stay within MAX_DOWNTIME_TIMEOUTS election timeouts. The scenario
  * then undoes its fault; the load stops and verify() checks that every acknowledged write is on every replica
@@ -18,9 +18,15 @@ export const ELECTION_MS = 200;
  * scheduling delays, TCP retransmissions and the writers' own round trips, so the tests allow 10.
  */
 export const MAX_DOWNTIME_TIMEOUTS = 10;
-const WRITERS = 6;
-/** Per-request timeout: short, so a writer stuck on an unreachable node soon moves to the next one. */
+const WRITERS = 4;
+/** Per-request timeout (the server's): short, so a writer stuck on a lost leader soon moves on. */
 const WRITE_TIMEOUT_MS = 1000;
+/**
+ * Plus one write sent every PACE_MS whatever the others wait for (WriteLoad.pace): the downtime's resolution.
+ * Without it the closed-loop writers, all waiting out WRITE_TIMEOUT_MS on nodes that still forward to the lost
+ * leader, would send nothing new for a second and every downtime would read as about one second.
+ */
+const PACE_MS = 40;
 /** Writes acknowledged before the fault (the cluster is settled and deciding). */
 const BEFORE = 20;
 
@@ -42,6 +48,7 @@ export async function scenario(
     100,
   );
   const load = new WriteLoad(c.procs, WRITERS, WRITE_TIMEOUT_MS, table);
+  load.pace(PACE_MS);
   let figures: Figures;
   try {
     await load.progress(BEFORE, 30_000, "before the fault");
