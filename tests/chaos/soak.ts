@@ -10,60 +10,16 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import process from "node:process";
-import { Prng } from "../sim/prng.ts";
 import { BankWorkload } from "./workloads/bank.ts";
 import { InProcessTarget } from "./workloads/inprocess.ts";
 import { netnsSkip, withNetnsTarget } from "./workloads/netns.ts";
 import { ProcTarget } from "./workloads/proc.ts";
 import { RegisterWorkload } from "./workloads/register.ts";
-import { faultSchedule, type RunReport, runWorkload, type ScheduledFault } from "./workloads/run.ts";
+import { type RunReport, runWorkload } from "./workloads/run.ts";
 import { SetWorkload } from "./workloads/set.ts";
-import type { FaultKind, Target } from "./workloads/target.ts";
+import type { Target } from "./workloads/target.ts";
 import type { Workload } from "./workloads/workload.ts";
-import { type Options, parseSoakArgs } from "./soak_args.ts";
-
-const WORKLOADS = ["register", "bank", "set"] as const;
-type TargetName = "netns" | "processes" | "in-process";
-const KINDS: Record<TargetName, FaultKind[]> = {
-  netns: [
-    "partition",
-    "partition-leader",
-    "partition-follower",
-    "kill",
-    "kill-leader",
-    "pause",
-    "pause-leader",
-  ],
-  processes: ["kill", "kill-leader", "pause", "pause-leader"],
-  "in-process": ["partition", "partition-leader", "partition-follower", "kill", "kill-leader"],
-};
-
-interface Plan {
-  round: number;
-  workload: typeof WORKLOADS[number];
-  target: TargetName;
-  seed: number;
-  durationMs: number;
-  clients: number;
-  schedule: ScheduledFault[];
-}
-
-/** Round r's plan: a function of (seed, r, available targets) only. */
-function plan(seed: number, round: number, targets: TargetName[]): Plan {
-  const rand = new Prng(seed * 7919 + round);
-  const target = rand.pick(targets);
-  const durationMs = 15_000 + rand.int(16) * 1000;
-  const roundSeed = rand.int(1 << 30);
-  return {
-    round,
-    workload: WORKLOADS[round % WORKLOADS.length],
-    target,
-    seed: roundSeed,
-    durationMs,
-    clients: 3 + rand.int(3),
-    schedule: faultSchedule(roundSeed, KINDS[target], 3, durationMs, 2 + rand.int(3)),
-  };
-}
+import { type Options, parseSoakArgs, type Plan, plan, type TargetName } from "./soak_plan.ts";
 
 function workload(name: Plan["workload"]): Workload {
   if (name === "register") return new RegisterWorkload();

@@ -98,6 +98,7 @@ export async function runWorkload(target: Target, workload: Workload, opts: RunO
   try {
     for (const f of opts.schedule) {
       await sleep(Math.max(0, f.atMs - (performance.now() - t0)));
+      if (stopped) break; // a client failed: the run is over
       if (!nemesis.kinds.includes(f.fault.kind)) {
         throw new Error(`${target.name} cannot inject ${f.fault.kind}`);
       }
@@ -106,7 +107,7 @@ export async function runWorkload(target: Target, workload: Workload, opts: RunO
       await nemesis.heal();
       note("heal");
     }
-    await sleep(Math.max(0, opts.durationMs - (performance.now() - t0)));
+    if (!stopped) await sleep(Math.max(0, opts.durationMs - (performance.now() - t0)));
   } finally {
     await nemesis.heal();
     stopped = true;
