@@ -11,6 +11,7 @@ import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { HttpClient, HttpClientError } from "../../src/client/http_client.ts";
 import { hashPassword, hashToken } from "../../src/server/http/password.ts";
 import { parseUsers, type Users } from "../../src/server/http/users.ts";
+import { ChiselStore } from "../../src/server/node.ts";
 import { type Api, withApi } from "./helpers.ts";
 
 const FAST = { N: 1024, r: 8, p: 1 };
@@ -169,3 +170,21 @@ async function outsider(): Promise<{ multiaddr: string; id: string }> {
   const id = peerIdFromPrivateKey(await generateKeyPair("Ed25519")).toString();
   return { multiaddr: `/ip4/127.0.0.1/tcp/9/p2p/${id}`, id };
 }
+
+test("ChiselStore.start({ http, httpOptions: { users } }) serves the API with the users file", async () => {
+  const node = await ChiselStore.start({
+    memory: true,
+    tickMs: 5,
+    electionTicks: 4,
+    http: "127.0.0.1:0",
+    httpOptions: { users: await users() },
+  });
+  try {
+    const url = node.status().httpUrl!;
+    assert.equal((await call(url, "GET", "/status")).status, 401);
+    assert.equal((await call(url, "GET", "/status", READER)).status, 403);
+    assert.equal((await call(url, "GET", "/status", ADMIN)).status, 200);
+  } finally {
+    await node.stop();
+  }
+});
