@@ -54,6 +54,19 @@ test("node: a bad users file or TLS setting is a usage error and nothing starts"
   });
 });
 
+test("node: an HTTP API bound beyond loopback without --auth or TLS is logged as a warning", async () => {
+  await withTempDir(async (dir) => {
+    const node = startCli(["node", "--data", join(dir, "data"), "--http", "0.0.0.0:0"]);
+    try {
+      await waitForOutput(node, /HTTP API +http:\/\/\S+\n/);
+      assert.match(node.stderr(), /WARN HTTP API on 0\.0\.0\.0 without --auth: anyone who can reach it/);
+      assert.match(node.stderr(), /WARN HTTP API on 0\.0\.0\.0 without TLS/);
+    } finally {
+      assert.equal(await stopCli(node), 0);
+    }
+  });
+});
+
 test("a node with HTTPS and a users file: status/shell/remove need the CA and credentials", {
   skip: NO_OPENSSL,
   timeout: 120_000,
@@ -91,6 +104,7 @@ test("a node with HTTPS and a users file: status/shell/remove need the CA and cr
       ], { env: { CHISELSTORE_USER: "ignored-by-node" } });
       const [, url] = await waitForOutput(node, /HTTP API +(https:\/\/\S+)\n/);
       const [, peerId] = await waitForOutput(node, /peer ID +(\S+)\n/);
+      assert.doesNotMatch(node.stderr(), /WARN HTTP API/, "loopback: no warning");
       const ca = ["--ca", certs.caCert];
       const admin = { CHISELSTORE_USER: "admin", CHISELSTORE_PASSWORD: "admin-pw" };
 
