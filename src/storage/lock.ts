@@ -8,7 +8,8 @@ import fs from "node:fs";
 import process from "node:process";
 import { StorageLockedError } from "./errors.ts";
 
-function alive(pid: number): boolean {
+/** Whether process `pid` exists (signal 0; EPERM: it exists but is another user's). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

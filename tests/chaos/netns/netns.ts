@@ -9,6 +9,7 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import process from "node:process";
+import { alive } from "../../../src/storage/lock.ts";
 
 /** Commands the harness runs; all need root. */
 const TOOLS = ["ip", "iptables-restore", "tc"];
@@ -63,15 +64,6 @@ const NAME = /^cs([0-9a-z]+)-(\d+)[bnvp]\d*$/;
 function owner(name: string): { pid: number; run: number } | undefined {
   const m = NAME.exec(name);
   return m ? { pid: parseInt(m[1], 36), run: Number(m[2]) } : undefined;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as { code?: string }).code === "EPERM";
-  }
 }
 
 /** Namespace names (`ip netns list` prints `name (id: N)`). */
