@@ -21,6 +21,9 @@ import type { NetMetrics } from "./metrics.ts";
  */
 const PIECE_BYTES = 64 * 1024;
 
+/** How long closing our (never written) side of an ended stream may take before it is aborted. */
+const CLOSE_TIMEOUT_MS = 5_000;
+
 function* pieces(chunk: Uint8Array | Uint8ArrayList): Generator<Uint8Array | Uint8ArrayList> {
   if (chunk.byteLength <= PIECE_BYTES) {
     yield chunk;
@@ -71,6 +74,10 @@ export class InboundStreams {
     set.add(stream);
     try {
       await this.#read(stream, remote);
+      // The peer ended its side; end ours too, or the half-open stream keeps one of the connection's
+      // few inbound stream slots (maxInboundStreams) until the connection dies, and a peer that reopens
+      // its stream a few times could no longer open one at all.
+      await stream.close({ signal: AbortSignal.timeout(CLOSE_TIMEOUT_MS) });
     } catch (err) {
       if (isProtocolViolation(err)) {
         this.#o.metrics.rejectedFrames++;
@@ -80,6 +87,7 @@ export class InboundStreams {
         connection.abort(err as Error);
       } else {
         this.#o.log("debug", `paxos stream from ${remote} ended: ${(err as Error)?.message}`);
+        stream.abort(err instanceof Error ? err : new Error(String(err)));
       }
     } finally {
       set.delete(stream);
@@ -95,7 +103,8 @@ export class InboundStreams {
       for (const piece of pieces(chunk)) {
         for (const raw of decoder.decode(piece)) {
           let frame: Uint8Array | Uint8ArrayList = raw;
-          if (isFragment(raw.subarray(0, 2))) {
+          // (subarray past the end of a Uint8ArrayList throws: a 1-byte frame must reach the decoder)
+          if (isFragment(raw.subarray(0, Math.min(2, raw.byteLength)))) {
             const whole = reassembler.accept(raw.subarray());
             if (!whole) continue;
             frame = whole;

@@ -28,6 +28,8 @@ const REMOTE = "member-peer";
 interface Outcome {
   delivered: Message<Uint8Array>[];
   streamAborted: boolean;
+  /** Our side closed after the peer ended its own: the stream does not linger half-open. */
+  streamClosed: boolean;
   connectionAborted: boolean;
   rejected: number;
 }
@@ -46,7 +48,13 @@ async function feed(chunks: Uint8Array[], opts: { from?: string; maxFrameBytes?:
     onMessage: (m) => void delivered.push(m),
   });
   let read = 0;
-  const out: Outcome = { delivered, streamAborted: false, connectionAborted: false, rejected: 0 };
+  const out: Outcome = {
+    delivered,
+    streamAborted: false,
+    streamClosed: false,
+    connectionAborted: false,
+    rejected: 0,
+  };
   const stream = {
     async *[Symbol.asyncIterator]() {
       for (const c of chunks) {
@@ -56,6 +64,10 @@ async function feed(chunks: Uint8Array[], opts: { from?: string; maxFrameBytes?:
       }
     },
     abort: () => void (out.streamAborted = true),
+    close: () => {
+      out.streamClosed = true;
+      return Promise.resolve();
+    },
   };
   const connection = {
     remotePeer: { toString: () => opts.from ?? REMOTE },
@@ -73,6 +85,7 @@ function check(h: Hostile, o: Outcome): void {
   // A violation closes both the stream and the connection and is counted once; nothing else does.
   assert.equal(o.streamAborted, o.connectionAborted, what);
   assert.equal(o.rejected, o.streamAborted ? 1 : 0, what);
+  assert.equal(o.streamClosed, !o.streamAborted, what);
   if (h.mustReject !== undefined) assert.equal(o.streamAborted, h.mustReject, what);
   for (const m of o.delivered) {
     assert.ok(isValidMessage(m), `${what}: an invalid message was delivered`);

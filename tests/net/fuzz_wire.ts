@@ -12,8 +12,20 @@ import { encodeFrames } from "../../src/net/framing.ts";
 import * as pb from "../../src/net/wire.ts";
 import { anyMessage } from "./arbitraries.ts";
 
-/** Limits the fuzzed receivers run with: small, so floods reach them quickly. */
-export const LIMITS = { maxFrameBytes: 4096, maxMessageBytes: 16_384, chunkBytes: 512 } as const;
+export interface Limits {
+  maxFrameBytes: number;
+  maxMessageBytes: number;
+  chunkBytes: number;
+}
+
+/** Limits the in-process receivers run with: small, so floods reach them quickly. */
+export const LIMITS: Limits = { maxFrameBytes: 4096, maxMessageBytes: 16_384, chunkBytes: 512 };
+/** A real node's defaults (src/net/protocol.ts, transport.ts): floods past them are not sendable here. */
+export const NODE_LIMITS: Limits = {
+  maxFrameBytes: 16 << 20,
+  maxMessageBytes: 512 << 20,
+  chunkBytes: 1 << 20,
+};
 
 export interface Hostile {
   kind: string;
@@ -50,25 +62,25 @@ export function fragment(id: number, index: number, count: number, data: Uint8Ar
 }
 
 /** Messages the receiver accepts as they are: anything valid, shrunk to what fits the limits. */
-const validMessage = (): fc.Arbitrary<Message<Uint8Array>> =>
-  anyMessage().filter((m) => encodeMessage(m).byteLength <= LIMITS.maxMessageBytes);
+const validMessage = (lim: Limits): fc.Arbitrary<Message<Uint8Array>> =>
+  anyMessage().filter((m) => encodeMessage(m).byteLength <= Math.min(lim.maxMessageBytes, 16_384));
 
 /** A valid stream: the messages, framed as the sender would (large ones in fragments). */
-export function encodeStream(msgs: Message<Uint8Array>[], fragId = 1): Uint8Array {
+export function encodeStream(msgs: Message<Uint8Array>[], lim: Limits = LIMITS): Uint8Array {
   const frames = msgs.flatMap((m, i) => {
     const f = encodeMessage(m);
-    return f.byteLength <= LIMITS.chunkBytes ? [f] : splitFrame(f, fragId + i, LIMITS.chunkBytes);
+    return f.byteLength <= lim.chunkBytes ? [f] : splitFrame(f, 1 + i, lim.chunkBytes);
   });
   return encodeFrames(frames);
 }
 
-const prefix = () => fc.array(validMessage(), { maxLength: 4 });
+const prefix = (lim: Limits) => fc.array(validMessage(lim), { maxLength: 4 });
 
 /** Frames no receiver may accept, each paired with its kind. */
-const poison = (): fc.Arbitrary<[string, Uint8Array]> =>
+const poison = (lim: Limits): fc.Arbitrary<[string, Uint8Array]> =>
   fc.oneof(
     // A length prefix past the frame limit: 2^31, or anything from just over the limit up.
-    fc.oneof(fc.constant(2 ** 31), fc.integer({ min: LIMITS.maxFrameBytes + 1, max: 2 ** 40 }))
+    fc.oneof(fc.constant(2 ** 31), fc.integer({ min: lim.maxFrameBytes + 1, max: 2 ** 40 }))
       .map((n): [string, Uint8Array] => ["absurd length", concat([varint(n), new Uint8Array(8)])]),
     // Protobuf that decodes but is not a message: an unknown enum value, configId 0, an ownerless
     // ballot, no body at all.
@@ -85,13 +97,13 @@ const poison = (): fc.Arbitrary<[string, Uint8Array]> =>
       encodeFrames([pb.Frame.encode({ configId: 1, prepareReq: { n: { n: n + 1, priority: 0, pid: "" } } })]),
     ]),
     fc.constant<[string, Uint8Array]>(["no body", encodeFrames([pb.Frame.encode({ configId: 1 })])]),
-    lyingFragments().map((f): [string, Uint8Array] => ["lying fragments", encodeFrames(f)]),
+    lyingFragments(lim).map((f): [string, Uint8Array] => ["lying fragments", encodeFrames(f)]),
   );
 
-/** Fragment runs whose headers lie, or that carry more than the receiver reassembles. */
-export const lyingFragments = (): fc.Arbitrary<Uint8Array[]> => {
+/** Fragment runs whose headers lie, or (small limits only) carry more than the receiver reassembles. */
+export const lyingFragments = (lim: Limits): fc.Arbitrary<Uint8Array[]> => {
   const data = (min: number) => fc.uint8Array({ minLength: min, maxLength: 64 });
-  return fc.oneof(
+  const lies = [
     // index >= count, or count 0
     fc.tuple(fc.nat(), fc.nat(), data(1)).map(([id, c, d]) => [fragment(id, c, c, d)]),
     // a run that does not start at 0
@@ -115,16 +127,20 @@ export const lyingFragments = (): fc.Arbitrary<Uint8Array[]> => {
     fc.tuple(fc.nat(), fc.integer({ min: 2, max: 2 ** 40 })).map(([id, c]) => [
       fragment(id, 0, c, new Uint8Array(0)),
     ]),
-    // a flood: claims a huge count and sends until past maxMessageBytes
-    fc.tuple(fc.nat(), fc.integer({ min: 1000, max: LIMITS.maxFrameBytes - 16 })).map(([id, size]) => {
-      const n = Math.ceil((LIMITS.maxMessageBytes + 1) / size);
-      return Array.from({ length: n }, (_, i) => fragment(id, i, 2 ** 40, new Uint8Array(size).fill(i)));
-    }),
     // well-formed headers around bytes that are no Frame
     fc.tuple(fc.nat(), fc.integer({ min: 1, max: 8 })).map(([id, c]) =>
       Array.from({ length: c }, (_, i) => fragment(id, i, c, new Uint8Array(40).fill(0xff)))
     ),
+  ];
+  if (lim.maxMessageBytes > 1 << 20) return fc.oneof(...lies);
+  // a flood: claims a huge count and sends until past maxMessageBytes
+  const flood = fc.tuple(fc.nat(), fc.integer({ min: 1000, max: lim.maxFrameBytes - 16 })).map(
+    ([id, size]) => {
+      const n = Math.ceil((lim.maxMessageBytes + 1) / size);
+      return Array.from({ length: n }, (_, i) => fragment(id, i, 2 ** 40, new Uint8Array(size).fill(i)));
+    },
   );
+  return fc.oneof(...lies, flood);
 };
 
 function flip(bytes: Uint8Array, flips: [number, number][]): Uint8Array {
@@ -134,7 +150,7 @@ function flip(bytes: Uint8Array, flips: [number, number][]): Uint8Array {
 }
 
 /** Every kind of hostile stream, with the ground truth the receiver is held to. */
-export const hostileStream = (): fc.Arbitrary<Hostile> =>
+export const hostileStream = (lim: Limits = LIMITS): fc.Arbitrary<Hostile> =>
   fc.oneof(
     fc.uint8Array({ maxLength: 3000 }).map((bytes): Hostile => ({
       kind: "random bytes",
@@ -142,8 +158,8 @@ export const hostileStream = (): fc.Arbitrary<Hostile> =>
       prefix: [],
       mustReject: undefined,
     })),
-    fc.tuple(prefix(), fc.nat()).map(([msgs, cut]): Hostile => {
-      const bytes = encodeStream(msgs);
+    fc.tuple(prefix(lim), fc.nat()).map(([msgs, cut]): Hostile => {
+      const bytes = encodeStream(msgs, lim);
       return {
         kind: "truncated",
         bytes: bytes.subarray(0, cut % (bytes.length + 1)),
@@ -152,23 +168,23 @@ export const hostileStream = (): fc.Arbitrary<Hostile> =>
       };
     }),
     fc.tuple(
-      prefix(),
+      prefix(lim),
       fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 6 }),
     ).map(([msgs, flips]): Hostile => ({
       kind: "flipped",
-      bytes: flip(encodeStream(msgs), flips),
+      bytes: flip(encodeStream(msgs, lim), flips),
       prefix: [],
       mustReject: undefined,
     })),
-    fc.tuple(prefix(), poison()).map(([msgs, [kind, bad]]): Hostile => ({
+    fc.tuple(prefix(lim), poison(lim)).map(([msgs, [kind, bad]]): Hostile => ({
       kind,
-      bytes: concat([encodeStream(msgs), bad]),
+      bytes: concat([encodeStream(msgs, lim), bad]),
       prefix: msgs,
       mustReject: true,
     })),
-    prefix().map((msgs): Hostile => ({
+    prefix(lim).map((msgs): Hostile => ({
       kind: "valid",
-      bytes: encodeStream(msgs),
+      bytes: encodeStream(msgs, lim),
       prefix: msgs,
       mustReject: false,
     })),
