@@ -97,7 +97,12 @@ async function main(): Promise<number> {
     console.error(`chaos:soak: the netns target is unavailable: ${skip}`);
     return 2;
   }
-  await mkdir(opts.out, { recursive: true });
+  try {
+    await mkdir(opts.out, { recursive: true });
+  } catch (e) {
+    console.error(`chaos:soak: cannot create the output directory ${opts.out}: ${(e as Error).message}`);
+    return 2;
+  }
   const log = (s: string): void => void process.stderr.write(s + "\n");
   log(`chaos soak: seed ${opts.seed}, ${opts.minutes} min, targets ${targets.join(", ")}, out ${opts.out}`);
   const t0 = performance.now();
