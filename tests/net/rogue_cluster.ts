@@ -23,6 +23,8 @@ export interface RogueCluster {
   rogueId: string;
   /** The real nodes' multiaddrs (ending in /p2p/<id>). */
   addrs: string[];
+  /** Stops node `i` and starts it again on the same data directory and address. */
+  restart(i: number): Promise<ChiselStore>;
   stop(): Promise<void>;
 }
 
@@ -45,25 +47,30 @@ export async function startRogueCluster(
     natServices: false,
   });
   await rogue.start();
-  const nodes = await Promise.all(
-    ids.slice(0, 3).map((me, i) =>
-      ChiselStore.start({
-        fsync: "never",
-        tickMs: 10,
-        electionTicks: 20,
-        dataDir: me.dir,
-        listen: [me.listen],
-        peers: ids.filter((x) => x !== me).map((x) => x.addr),
-        ...(o.log ? { log: o.log } : {}),
-        ...(o.sendFilter ? { sendFilter: (m: Message<Uint8Array>) => o.sendFilter!(i, m) } : {}),
-      })
-    ),
-  );
+  const startNode = (i: number) => {
+    const me = ids[i];
+    return ChiselStore.start({
+      fsync: "never",
+      tickMs: 10,
+      electionTicks: 20,
+      dataDir: me.dir,
+      listen: [me.listen],
+      peers: ids.filter((x) => x !== me).map((x) => x.addr),
+      ...(o.log ? { log: o.log } : {}),
+      ...(o.sendFilter ? { sendFilter: (m: Message<Uint8Array>) => o.sendFilter!(i, m) } : {}),
+    });
+  };
+  const nodes = await Promise.all([0, 1, 2].map(startNode));
   return {
     nodes,
     rogue,
     rogueId: rogueInfo.peerId,
     addrs: ids.slice(0, 3).map((x) => x.addr),
+    async restart(i) {
+      await nodes[i].stop();
+      nodes[i] = await startNode(i);
+      return nodes[i];
+    },
     async stop() {
       await rogue.stop();
       for (const n of nodes) await n.stop();
