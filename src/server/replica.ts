@@ -14,6 +14,7 @@
  * single-node cluster, where this node alone is the majority) is applied only after the sync. For the
  * same reason a Decide for durable entries leaves before the sync (`#sendDecidesEarly`).
  */
+import { NodeError } from "./errors.ts";
 import {
   type LogEntry,
   type Message,
@@ -90,7 +91,7 @@ export class Replica<T> {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
     while (this.#pumping) await new Promise((r) => setTimeout(r, 1));
-    const err = new Error("replica stopped");
+    const err = new NodeError("stopped", "the node stopped before the read was confirmed");
     for (const r of this.#reads.values()) r.reject(err);
     this.#reads.clear();
   }
@@ -152,7 +153,7 @@ export class Replica<T> {
 
   #check(): void {
     if (this.#fatal) throw this.#fatal;
-    if (this.#stopped) throw new Error("replica stopped");
+    if (this.#stopped) throw new NodeError("stopped", "the node is stopped");
   }
 
   async #pump(): Promise<void> {

@@ -9,6 +9,7 @@ import {
   NotLeaderError,
   type StorageOp,
 } from "../../mod.ts";
+import { NodeError } from "../../src/server/errors.ts";
 import { Replica } from "../../src/server/replica.ts";
 import { waitFor } from "../net/wait.ts";
 
@@ -156,6 +157,30 @@ test("the leader applies and announces a decided entry without waiting for its d
     assert.deepEqual(c.violations, []);
   } finally {
     release?.();
+    for (const r of c.replicas.values()) await r.stop();
+  }
+});
+
+test("stopping a replica fails its pending read barriers and later calls with the NodeError 'stopped'", async () => {
+  const ids = ["s1", "s2", "s3"];
+  const c = cluster(ids);
+  try {
+    await waitFor(() => [...c.replicas.values()].some((r) => r.core.isLeader()), 10_000, "a leader");
+    const leader = [...c.replicas.values()].find((r) => r.core.isLeader())!;
+    // With every follower stopped, the leadership confirmation can never complete: the read stays pending.
+    for (const r of c.replicas.values()) if (r !== leader) await r.stop();
+    const pending = leader.readBarrier();
+    await leader.stop();
+    await assert.rejects(pending, (e: unknown) => e instanceof NodeError && e.code === "stopped");
+    assert.throws(
+      () => leader.propose("late"),
+      (e: unknown) => e instanceof NodeError && e.code === "stopped",
+    );
+    await assert.rejects(
+      leader.readBarrier(),
+      (e: unknown) => e instanceof NodeError && e.code === "stopped",
+    );
+  } finally {
     for (const r of c.replicas.values()) await r.stop();
   }
 });

@@ -6,25 +6,8 @@
 import type { Message } from "../../../mod.ts";
 import type { ChiselStoreOptions } from "../../../src/server/node.ts";
 import { TestCluster } from "../../server/cluster.ts";
-import { NodeError } from "../../../src/server/errors.ts";
 import { forwarded } from "./sql_forward.ts";
 import { type Fault, type FaultKind, type Nemesis, type Replica, type Target, Unsent } from "./target.ts";
-
-/**
- * A read pending while its node stops is rejected with a plain Error("replica stopped") from
- * src/server/replica.ts, where the API promises a NodeError (reported; not ours to fix here): seen as the
- * NodeError "stopped" it is, so the op counts as failed/indeterminate instead of a workload bug.
- */
-async function stoppedAsNodeError<R>(run: () => Promise<R>): Promise<R> {
-  try {
-    return await run();
-  } catch (e) {
-    if (!(e instanceof NodeError) && (e as Error).message === "replica stopped") {
-      throw new NodeError("stopped", "replica stopped");
-    }
-    throw e;
-  }
-}
 
 export class InProcessTarget implements Target {
   readonly name = "in-process";
@@ -42,7 +25,7 @@ export class InProcessTarget implements Target {
       ...forwarded(() => {
         if (!n.node) throw new Unsent(`n${i}`);
         return n.node;
-      }, stoppedAsNodeError),
+      }),
       checksum: () => cluster.node(i).checksum(),
     }));
     this.nemesis = new InProcessNemesis(this);
