@@ -103,25 +103,24 @@ export async function waitLeader(c: NetnsCluster, i: number, followers: number[]
 }
 
 /**
- * Watches which node `observer` follows for `ms`, sampling every 50 ms; returns the number of changes. A
- * livelock (leaders unseating each other) shows as a change every election timeout or two.
+ * Watches which node `observer` follows for `ms`, sampling every 50 ms; returns the leaders it followed in
+ * turn (names). Samples without a known leader (between two leaders, or no answer) are skipped: a livelock
+ * shows as leaders alternating, a new one every election timeout or two.
  */
-export async function leaderChanges(c: NetnsCluster, observer: number, ms: number): Promise<number> {
-  let changes = 0;
-  let last = await leaderSeenBy(c, observer);
+export async function leadersSeen(c: NetnsCluster, observer: number, ms: number): Promise<string[]> {
+  const seen: string[] = [];
   const until = performance.now() + ms;
   await waitFor(
     async () => {
       const now = await leaderSeenBy(c, observer);
-      if (now !== last) changes++;
-      last = now;
+      if (now >= 0 && seen.at(-1) !== c.name(now)) seen.push(c.name(now));
       return performance.now() >= until;
     },
     ms + 10_000,
     `${ms} ms of leader samples`,
     50,
   );
-  return changes;
+  return seen;
 }
 
 /** Every node but those given. */

@@ -8,7 +8,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { NetnsCluster, netnsSkip } from "./harness.ts";
-import { ELECTION_MS, leaderChanges, others, scenario } from "./scenario.ts";
+import { ELECTION_MS, leadersSeen, others, scenario } from "./scenario.ts";
 import { downtime } from "./scenario.ts";
 import { leaderIsolated, leaderKilled, leaderPaused } from "./leader_faults.ts";
 
@@ -27,14 +27,11 @@ test("3 nodes in network namespaces: chained, leader isolated/paused/killed, one
         await c.cut(b, cc);
         try {
           const d = await downtime(load, performance.now(), "cutting the leader from one follower");
-          // Raft livelocks here (b and c unseat each other through a); count the leaders a sees.
-          const changes = await leaderChanges(c, a, 15 * ELECTION_MS);
-          assert.ok(
-            changes <= 1,
-            `${changes} leader changes seen by the middle node in 15 election timeouts`,
-          );
+          // Raft livelocks here (b and c unseat each other through a): watch whom a follows, once settled.
+          const seen = await leadersSeen(c, a, 15 * ELECTION_MS);
+          assert.ok(seen.length <= 2, `a followed ${seen.join(" → ")} in 15 election timeouts`);
           await load.progress(10, 20_000, "after the chained cut");
-          return { ...d, leaderChanges: changes, leader: c.name(b), cut: `${c.name(b)}-${c.name(cc)}` };
+          return { ...d, leadersSeen: seen, leader: c.name(b), cut: `${c.name(b)}-${c.name(cc)}` };
         } finally {
           await c.heal();
         }
