@@ -13,6 +13,11 @@ export interface RpcServerOptions {
   maxRequestBytes: number;
   /** Concurrent inbound calls per connection. Default 512. */
   maxInboundStreams?: number;
+  /**
+   * Time a caller has to send its whole request after opening the stream. Default 10 s. Without it a
+   * peer that opens streams and sends nothing (or half a request) holds them, up to maxInboundStreams.
+   */
+  requestTimeoutMs?: number;
   /** Answers one request; `remote` is the authenticated caller. A throw aborts the stream. */
   handler(request: Uint8Array, remote: string): Promise<Uint8Array>;
   onError?(remote: string, err: unknown): void;
@@ -24,7 +29,7 @@ export async function serveRpc(node: Libp2p, o: RpcServerOptions): Promise<void>
     const remote = connection.remotePeer.toString();
     const lp = lpStream(stream, { maxDataLength: o.maxRequestBytes });
     try {
-      const req = await lp.read();
+      const req = await lp.read({ signal: AbortSignal.timeout(o.requestTimeoutMs ?? 10_000) });
       const res = await o.handler(req.subarray(), remote);
       await lp.write(res);
       await stream.close();
