@@ -92,7 +92,10 @@ test("partition, cut and one-way drops block node-to-node traffic but never the 
     assert.equal(await fetchFrom(net, 1, 5000), OK, "healed again");
   }));
 
-test("bad fault input is refused and changes nothing", { skip, timeout: 60_000 }, async () => {
+test("fault rules: bad input is refused and changes nothing; loss is a random drop at both ends", {
+  skip,
+  timeout: 60_000,
+}, async () => {
   const net = await Netns.create(3);
   try {
     const faults = new Faults(net);
@@ -109,6 +112,15 @@ test("bad fault input is refused and changes nothing", { skip, timeout: 60_000 }
     const rules = await net.exec(0, "iptables", ["-S", "INPUT"]);
     assert.match(rules, new RegExp(`-A INPUT -s ${net.ip(1).replaceAll(".", "\\.")}/32 -j DROP`));
     assert.equal(rules.split("\n").filter((l) => l.startsWith("-A")).length, 1, rules);
+    // Loss is a random-drop rule on both ends of the link (the kernel keeps p to about 1e-10).
+    await faults.loss(0, 2, 0.3);
+    for (const [at, from] of [[0, 2], [2, 0]]) {
+      const r = await net.exec(at, "iptables", ["-S", "INPUT"]);
+      const ip = net.ip(from).replaceAll(".", "\\.");
+      const m = new RegExp(`-A INPUT -s ${ip}/32 -m statistic --mode random --probability ([\\d.]+) -j DROP`)
+        .exec(r);
+      assert.ok(m && Math.abs(Number(m[1]) - 0.3) < 1e-6, r);
+    }
   } finally {
     await net.destroy();
   }
