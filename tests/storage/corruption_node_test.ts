@@ -7,6 +7,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import { IdentityError, KEY_FILE } from "../../src/net/identity.ts";
 import { ChiselStore } from "../../src/server/node.ts";
 import { StorageCorruptionError } from "../../src/storage/mod.ts";
 import { parseRecord, SEGMENT_MAGIC } from "../../src/storage/record.ts";
@@ -99,6 +100,12 @@ test("a node on a damaged data directory: torn tail dropped, fsynced damage refu
       /\.snap at byte \d+: bad-snapshot/,
     );
     await refused(damaged((d) => fs.rmSync(`${d}${snap}`)), snap, "missing-snapshot", /missing-snapshot/);
+    // Not storage, but the same directory: an emptied identity key is refused by name too.
+    const noKey = damaged((d) => fs.truncateSync(`${d}/${KEY_FILE}`, 0));
+    await assert.rejects(ChiselStore.start({ ...opts, dataDir: noKey }), (e: unknown) => {
+      assert.ok(e instanceof IdentityError && e.message.includes(`${noKey}/${KEY_FILE}`), String(e));
+      return true;
+    });
     assert.equal(await count(pristine), ROWS, "the original still starts");
   });
 });
