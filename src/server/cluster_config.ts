@@ -31,11 +31,20 @@ export async function loadClusterConfig(dataDir: string): Promise<ClusterConfig 
     if ((e as { code?: string }).code === "ENOENT" || (e as Error).name === "NotFound") return undefined;
     throw e;
   }
-  const c = JSON.parse(text) as ClusterConfig;
-  const ok = Number.isSafeInteger(c.configId) && c.configId > 0 && Array.isArray(c.members) &&
+  const path = join(dataDir, FILE);
+  let c: ClusterConfig;
+  try {
+    c = JSON.parse(text) as ClusterConfig;
+  } catch (e) {
+    throw new Error(
+      `${path} is not valid JSON (${(e as Error).message}); restore it from a backup or a peer`,
+    );
+  }
+  const ok = typeof c === "object" && c !== null && Number.isSafeInteger(c.configId) && c.configId > 0 &&
+    Array.isArray(c.members) &&
     c.members.every((m) => typeof m === "string" && m.length > 0) && Number.isSafeInteger(c.startIdx) &&
     typeof c.addrs === "object" && c.addrs !== null;
-  if (!ok) throw new Error(`${join(dataDir, FILE)} is not a valid cluster configuration`);
+  if (!ok) throw new Error(`${path} is not a valid cluster configuration`);
   return c;
 }
 

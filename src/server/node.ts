@@ -8,6 +8,7 @@ import { generateKeyPair } from "@libp2p/crypto/keys";
 import { peerIdFromPrivateKey, peerIdFromString } from "@libp2p/peer-id";
 import type { PrivateKey } from "@libp2p/interface";
 import { loadOrCreateIdentity } from "../net/identity.ts";
+import { checkIdentityKept } from "./data_dir.ts";
 import { type NetLogger, silentLogger } from "../net/log.ts";
 import type { ClientPolicy } from "../net/gater.ts";
 import type { NetMetrics } from "../net/metrics.ts";
@@ -317,22 +318,31 @@ export class ChiselStore {
     });
   }
 
-  static async #openStorage(
-    dataDir: string | undefined,
-    configId: number,
-    o: ChiselStoreOptions,
-  ): Promise<ClosableStorage> {
-    return dataDir
-      ? await FileStorage.open(logDirFor(dataDir, configId), { fsync: o.fsync ?? "always" })
-      : new MemoryStorage<Uint8Array>();
+  /** Opens the log of configuration `configId` (file or memory), telling the operator what recovery did. */
+  async #openStorage(configId: number): Promise<ClosableStorage> {
+    if (!this.#dataDir) return new MemoryStorage<Uint8Array>();
+    const dir = logDirFor(this.#dataDir, configId);
+    const storage = await FileStorage.open(dir, { fsync: this.#o.fsync ?? "always" });
+    const r = storage.recoveryReport;
+    if (r.truncatedAt !== undefined) {
+      this.#log(
+        "warn",
+        `${dir}: cut a torn tail of ${r.truncatedBytes} byte(s) at offset ${r.truncatedAt} of ${r.segment} ` +
+          `(${r.tornReason ?? "invalid record"}): bytes written after the last completed fsync`,
+      );
+    }
+    if (r.brokeStaleLock) this.#log("warn", `${dir}: took over the lock of a process that had crashed`);
+    return storage;
   }
 
   /** Start a node: load (or create) its identity and state, join its peers, begin electing. */
   static async start(o: ChiselStoreOptions = {}): Promise<ChiselStore> {
     const dataDir = o.memory ? undefined : (o.dataDir ?? "./data");
     let privateKey: PrivateKey;
-    if (dataDir) privateKey = (await loadOrCreateIdentity(dataDir)).privateKey;
-    else privateKey = await generateKeyPair("Ed25519");
+    if (dataDir) {
+      await checkIdentityKept(dataDir);
+      privateKey = (await loadOrCreateIdentity(dataDir)).privateKey;
+    } else privateKey = await generateKeyPair("Ed25519");
     const peerId = peerIdFromPrivateKey(privateKey).toString();
     const peers = o.peers ?? [];
     const memberIds = new Set([peerId]);
@@ -414,7 +424,7 @@ export class ChiselStore {
     if (joinVia) {
       await this.#joinThrough(joinVia);
     } else {
-      this.#storage = await ChiselStore.#openStorage(this.#dataDir, this.#config.configId, this.#o);
+      this.#storage = await this.#openStorage(this.#config.configId);
       this.#replica = this.#makeReplica(this.#config, this.#storage, 0);
       this.#replica.start();
     }
@@ -918,7 +928,7 @@ export class ChiselStore {
       this.#log("info", "this node was removed from the cluster; it serves no more requests");
       return;
     }
-    const storage = await ChiselStore.#openStorage(this.#dataDir, next.configId, this.#o);
+    const storage = await this.#openStorage(next.configId);
     if (storage.getPromise() === undefined && storage.getCompactedIdx() === 0) {
       // A fresh log continuing the global index, with the state up to the stop sign as its snapshot.
       storage.write(continueLogOps(next.startIdx, this.#store.createSnapshot()));
@@ -981,7 +991,7 @@ export class ChiselStore {
         if (
           res.ok && res.config.members.includes(this.peerId) && res.snapshot && res.snapshotIdx !== undefined
         ) {
-          const storage = await ChiselStore.#openStorage(this.#dataDir, res.config.configId, this.#o);
+          const storage = await this.#openStorage(res.config.configId);
           storage.write(continueLogOps(res.snapshotIdx, res.snapshot));
           await storage.sync?.();
           this.#store.applySnapshot(res.snapshotIdx, res.snapshot);

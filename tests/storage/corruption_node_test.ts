@@ -16,8 +16,8 @@ import { withDir } from "./helpers.ts";
 const ROWS = 30;
 const opts = { fsync: "always", tickMs: 5, electionTicks: 4, snapshotEntries: 20 } as const;
 
-async function count(dir: string): Promise<number> {
-  const node = await ChiselStore.start({ ...opts, dataDir: dir });
+async function count(dir: string, log?: (level: string, message: string) => void): Promise<number> {
+  const node = await ChiselStore.start({ ...opts, dataDir: dir, ...(log ? { log } : {}) });
   try {
     const [r] = await node.query("SELECT count(*), sum(id) FROM t", { consistency: "strong" });
     assert.equal(r.values?.[0]?.[1], (ROWS * (ROWS + 1)) / 2, "the acknowledged rows themselves");
@@ -72,7 +72,13 @@ test("a node on a damaged data directory: torn tail dropped, fsynced damage refu
 
     // A torn tail: half a record after the last fsync. Dropped; every acknowledged row is there.
     const torn = damaged((d) => fs.appendFileSync(`${d}${wal}`, buf.subarray(second.offset, second.end - 3)));
-    assert.equal(await count(torn), ROWS);
+    const warnings: string[] = [];
+    assert.equal(await count(torn, (level, m) => level === "warn" && warnings.push(m)), ROWS);
+    // The operator is told what was cut, and where.
+    assert.ok(
+      warnings.some((w) => w.includes("torn tail") && w.includes(`at offset ${buf.length}`)),
+      `${warnings}`,
+    );
 
     // A flipped byte in a fsynced record in the middle of the log: refused, file and offset named.
     const middle = damaged((d) => {
@@ -106,6 +112,21 @@ test("a node on a damaged data directory: torn tail dropped, fsynced damage refu
       assert.ok(e instanceof IdentityError && e.message.includes(`${noKey}/${KEY_FILE}`), String(e));
       return true;
     });
+    // A deleted key next to a log: refused, instead of coming back as a stranger holding the old promises.
+    const lostKey = damaged((d) => fs.rmSync(`${d}/${KEY_FILE}`));
+    await assert.rejects(ChiselStore.start({ ...opts, dataDir: lostKey }), /node\.key is missing .*raft-log/);
+    assert.ok(!fs.existsSync(`${lostKey}/${KEY_FILE}`), "no new identity minted");
+    // A garbled cluster.json is refused by name (it is written once a membership change happened).
+    const badConfig = damaged((d) => fs.writeFileSync(`${d}/cluster.json`, "{ not json"));
+    await assert.rejects(ChiselStore.start({ ...opts, dataDir: badConfig }), (e: unknown) => {
+      assert.ok((e as Error).message.includes(`${badConfig}/cluster.json is not valid JSON`), String(e));
+      return true;
+    });
+    const nullConfig = damaged((d) => fs.writeFileSync(`${d}/cluster.json`, "null"));
+    await assert.rejects(
+      ChiselStore.start({ ...opts, dataDir: nullConfig }),
+      /cluster\.json is not a valid cluster/,
+    );
     assert.equal(await count(pristine), ROWS, "the original still starts");
   });
 });
