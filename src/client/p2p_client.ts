@@ -1,21 +1,25 @@
 /**
  * A libp2p client of a ChiselStore node: its own libp2p node (TCP + Noise, yamux/mplex, no listen address)
- * dials one node's multiaddr and speaks /chiselstore/client/1.0.0 (execute, query at every consistency
- * level; the node forwards to the leader itself) and /chiselstore/status/1.0.0. The node must admit the
- * client (`clients: "any"` or the client's peer ID in its `clients` list); members-only nodes refuse it.
+ * dials one node's multiaddr and sends execute and query (every consistency level; the node forwards to the
+ * leader itself) over one long-lived /chiselstore/forward/1.0.0 stream (mux_rpc.ts: pipelined calls, no
+ * stream setup per call), falling back to one /chiselstore/client/1.0.0 stream per call on a node that does
+ * not speak the former; status uses /chiselstore/status/1.0.0. The node must admit the client
+ * (`clients: "any"` or the client's peer ID in its `clients` list); members-only nodes refuse it.
  */
 import "../net/shims.ts";
 import { noise } from "@chainsafe/libp2p-noise";
 import { yamux } from "@chainsafe/libp2p-yamux";
 import { generateKeyPair } from "@libp2p/crypto/keys";
 import { identify } from "@libp2p/identify";
-import type { Libp2p, PrivateKey } from "@libp2p/interface";
+import type { Libp2p, PeerId, PrivateKey } from "@libp2p/interface";
 import { mplex } from "@libp2p/mplex";
 import { ping } from "@libp2p/ping";
 import { tcp } from "@libp2p/tcp";
+import { peerIdFromString } from "@libp2p/peer-id";
 import { type Multiaddr, multiaddr } from "@multiformats/multiaddr";
 import { createLibp2p } from "libp2p";
 import { loadOrCreateIdentity } from "../net/identity.ts";
+import { MuxRpcClient, MuxRpcError } from "../net/mux_rpc.ts";
 import { callRpc, RpcTimeoutError } from "../net/rpc.ts";
 import { parsePeerAddr } from "../net/transport.ts";
 import { statementArgs, type StatementInput } from "../server/call_args.ts";
@@ -24,6 +28,7 @@ import {
   type ClientRequest,
   decodeResponse,
   encodeRequest,
+  FORWARD_PROTOCOL,
 } from "../server/client_protocol.ts";
 import type { Consistency } from "../server/consistency.ts";
 import { NodeError } from "../server/errors.ts";
@@ -105,11 +110,17 @@ export class P2pClient {
   readonly #target: Multiaddr;
   readonly #timeoutMs: number;
   readonly #clientId: string;
+  readonly #mux: MuxRpcClient;
+  readonly #remoteId: PeerId;
+  /** The node does not speak FORWARD_PROTOCOL (an older version): one CLIENT_PROTOCOL stream per call. */
+  #perCall = false;
   #seq = 0;
   #closed = false;
 
   private constructor(node: Libp2p, target: Multiaddr, remotePeer: string, o: P2pClientOptions) {
     this.#node = node;
+    this.#remoteId = peerIdFromString(remotePeer);
+    this.#mux = new MuxRpcClient(node, { protocol: FORWARD_PROTOCOL, maxResponseBytes: MAX_RESPONSE_BYTES });
     this.#target = target;
     this.remotePeer = remotePeer;
     this.peerId = node.peerId.toString();
@@ -158,6 +169,20 @@ export class P2pClient {
   async #call(protocol: string, request: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
     if (this.#closed) throw new NodeError("stopped", "client closed");
     try {
+      if (protocol === CLIENT_PROTOCOL && !this.#perCall) {
+        const deadline = Date.now() + timeoutMs;
+        try {
+          return await this.#mux.call(this.#remoteId, request, { timeoutMs });
+        } catch (e) {
+          // The stream died (e.g. the connection dropped): once more on a new one. Safe: an execute carries
+          // its request id (applied once), a query is read-only.
+          if (e instanceof MuxRpcError && deadline - Date.now() > 0) {
+            return await this.#mux.call(this.#remoteId, request, { timeoutMs: deadline - Date.now() });
+          }
+          if ((e as Error)?.name !== "UnsupportedProtocolError") throw e;
+          this.#perCall = true;
+        }
+      }
       return await callRpc(this.#node, this.#target, protocol, request, {
         timeoutMs,
         maxResponseBytes: MAX_RESPONSE_BYTES,
@@ -263,6 +288,7 @@ export class P2pClient {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#mux.close();
     await this.#node.stop();
   }
 }
