@@ -13,7 +13,7 @@
  */
 import type { Libp2p, PeerId, Stream } from "@libp2p/interface";
 import { LengthPrefixedDecoder } from "@libp2p/utils";
-import { encodeFrames } from "./framing.ts";
+import { decodeLengthPrefix, encodeFrames } from "./framing.ts";
 import { RpcTimeoutError } from "./rpc.ts";
 
 const REQUEST = 0;
@@ -80,6 +80,7 @@ async function* frames(stream: Stream, maxFrameBytes: number): AsyncGenerator<[n
   const decoder = new LengthPrefixedDecoder({
     maxDataLength: maxFrameBytes,
     maxBufferSize: maxFrameBytes + 16,
+    lengthDecoder: decodeLengthPrefix,
   });
   for await (const chunk of stream) {
     for (const raw of decoder.decode(chunk)) {

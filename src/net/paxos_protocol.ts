@@ -10,6 +10,7 @@ import type { Uint8ArrayList } from "uint8arraylist";
 import type { Message } from "../omnipaxos/messages.ts";
 import { CodecError, decodeMessage } from "./codec.ts";
 import { isFragment, Reassembler } from "./fragment.ts";
+import { decodeLengthPrefix } from "./framing.ts";
 import type { MemberGate } from "./gater.ts";
 import type { NetLogger } from "./log.ts";
 import type { NetMetrics } from "./metrics.ts";
@@ -97,7 +98,11 @@ export class InboundStreams {
 
   async #read(stream: Stream, remote: string): Promise<void> {
     const max = this.#o.maxFrameBytes;
-    const decoder = new LengthPrefixedDecoder({ maxDataLength: max, maxBufferSize: max + 16 + PIECE_BYTES });
+    const decoder = new LengthPrefixedDecoder({
+      maxDataLength: max,
+      maxBufferSize: max + 16 + PIECE_BYTES,
+      lengthDecoder: decodeLengthPrefix,
+    });
     const reassembler = new Reassembler(this.#o.maxMessageBytes);
     for await (const chunk of stream) {
       for (const piece of pieces(chunk)) {
