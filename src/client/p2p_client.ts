@@ -30,6 +30,7 @@ import {
   encodeRequest,
   FORWARD_PROTOCOL,
 } from "../server/client_protocol.ts";
+import { RequestIds } from "../server/inflight.ts";
 import type { Consistency } from "../server/consistency.ts";
 import { NodeError } from "../server/errors.ts";
 import type { Params, RequestId, Statement } from "../store/command.ts";
@@ -109,12 +110,12 @@ export class P2pClient {
   readonly #node: Libp2p;
   readonly #target: Multiaddr;
   readonly #timeoutMs: number;
-  readonly #clientId: string;
+  /** This client's request ids, acknowledged as they are answered (src/server/inflight.ts). */
+  readonly #ids: RequestIds;
   readonly #mux: MuxRpcClient;
   readonly #remoteId: PeerId;
   /** The node does not speak FORWARD_PROTOCOL (an older version): one CLIENT_PROTOCOL stream per call. */
   #perCall = false;
-  #seq = 0;
   #closed = false;
 
   private constructor(node: Libp2p, target: Multiaddr, remotePeer: string, o: P2pClientOptions) {
@@ -125,7 +126,7 @@ export class P2pClient {
     this.remotePeer = remotePeer;
     this.peerId = node.peerId.toString();
     this.#timeoutMs = o.timeoutMs ?? 15_000;
-    this.#clientId = o.clientId ?? randomId();
+    this.#ids = new RequestIds(o.clientId ?? randomId());
   }
 
   /**
@@ -213,10 +214,6 @@ export class P2pClient {
     return res.result;
   }
 
-  #requestId(): RequestId {
-    return { clientId: this.#clientId, seq: ++this.#seq };
-  }
-
   /**
    * Like ChiselStore.execute: `execute(sql, params?, options?)` or `execute(statements, options?)`, through
    * the log. Without `requestId` each call gets a fresh one (clientId + sequence number).
@@ -233,16 +230,13 @@ export class P2pClient {
     third?: P2pExecuteOptions,
   ): Promise<CommandResult> {
     const [input, opts] = statementArgs<P2pExecuteOptions>(first, second, third, EXECUTE_OPTION_KEYS);
-    return await this.#request({
-      op: "execute",
-      command: {
-        requestId: opts.requestId ?? this.#requestId(),
-        statements: toStatements(input),
-        transaction: opts.transaction ?? false,
-        timestampMs: 0,
-        seed: 0n,
-      },
-    }, opts.timeoutMs);
+    const statements = toStatements(input);
+    const transaction = opts.transaction ?? false;
+    return await this.#ids.use(opts.requestId, (requestId) =>
+      this.#request({
+        op: "execute",
+        command: { requestId, statements, transaction, timestampMs: 0, seed: 0n },
+      }, opts.timeoutMs));
   }
 
   /**
@@ -261,17 +255,13 @@ export class P2pClient {
     third?: P2pQueryOptions,
   ): Promise<StatementResult[]> {
     const [input, opts] = statementArgs<P2pQueryOptions>(first, second, third, QUERY_OPTION_KEYS);
-    const r = await this.#request({
-      op: "query",
-      consistency: opts.consistency ?? "weak",
-      command: {
-        requestId: this.#requestId(),
-        statements: toStatements(input),
-        transaction: false,
-        timestampMs: 0,
-        seed: 0n,
-      },
-    }, opts.timeoutMs);
+    const statements = toStatements(input);
+    const r = await this.#ids.use(undefined, (requestId) =>
+      this.#request({
+        op: "query",
+        consistency: opts.consistency ?? "weak",
+        command: { requestId, statements, transaction: false, timestampMs: 0, seed: 0n },
+      }, opts.timeoutMs));
     return r.results;
   }
 

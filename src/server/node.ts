@@ -53,6 +53,7 @@ import { NodeError } from "./errors.ts";
 import { Replica, type SyncableStorage } from "./replica.ts";
 import { type HttpApi, type HttpApiOptions, startHttpApi } from "./http/server.ts";
 import { PendingRequests } from "./pending.ts";
+import { RequestIds } from "./inflight.ts";
 import {
   ADMIN_PROTOCOL,
   type AdminRequest,
@@ -253,7 +254,8 @@ export class ChiselStore {
   readonly #pending = new PendingRequests();
   readonly #log: NetLogger;
   readonly #clientId: string;
-  #seq = 0;
+  /** This node's own request ids, acknowledged as they are answered (src/server/inflight.ts). */
+  readonly #ids: RequestIds;
   #stopped = false;
   #httpUrl: string | undefined;
   #http: HttpApi | undefined;
@@ -279,6 +281,7 @@ export class ChiselStore {
     this.#log = o.log ?? silentLogger;
     // A fresh client id per process: request ids stay globally unique across restarts.
     this.#clientId = `${parts.peerId.slice(-12)}-${randomSeed().toString(36)}`;
+    this.#ids = new RequestIds(this.#clientId);
   }
 
   /** Members of the configuration this node runs. */
@@ -588,14 +591,12 @@ export class ChiselStore {
   ): Promise<CommandResult> {
     const [input, opts] = statementArgs<ExecuteOptions>(first, second, third, EXECUTE_OPTION_KEYS);
     const stmts = this.#validated(input);
-    const command: Command = {
-      requestId: opts.requestId ?? { clientId: this.#clientId, seq: ++this.#seq },
-      statements: stmts,
-      transaction: opts.transaction ?? false,
-      timestampMs: 0,
-      seed: 0n,
-    };
-    return await this.#throughLog(command, Date.now() + (opts.timeoutMs ?? this.#timeout()));
+    const deadline = Date.now() + (opts.timeoutMs ?? this.#timeout());
+    return await this.#ids.use(opts.requestId, (requestId) =>
+      this.#throughLog(
+        { requestId, statements: stmts, transaction: opts.transaction ?? false, timestampMs: 0, seed: 0n },
+        deadline,
+      ));
   }
 
   /**
@@ -615,17 +616,12 @@ export class ChiselStore {
     const level = opts.consistency ?? "weak";
     const deadline = Date.now() + (opts.timeoutMs ?? this.#timeout());
     if (level === "strong") {
-      const r = await this.#throughLog(
-        {
-          requestId: { clientId: this.#clientId, seq: ++this.#seq },
-          statements: stmts,
-          transaction: false,
-          timestampMs: 0,
-          seed: 0n,
-        },
-        deadline,
-        false,
-      );
+      const r = await this.#ids.use(undefined, (requestId) =>
+        this.#throughLog(
+          { requestId, statements: stmts, transaction: false, timestampMs: 0, seed: 0n },
+          deadline,
+          false,
+        ));
       return r.results;
     }
     if (level === "none") return this.#store.query(stmts, { timings: opts.timings ?? false });

@@ -1,8 +1,8 @@
 /**
  * The log entry format: one Command per entry, encoded compactly in binary (no JSON on the hot path).
  *
- *   magic 0xC5, version 1, flags (bit 0 = transaction)
- *   clientId (varint length + UTF-8), seq (varint), timestampMs (varint), seed (u64 LE)
+ *   magic 0xC5, version 1, flags (bit 0 = transaction, bit 1 = ackBelow present)
+ *   clientId (varint length + UTF-8), seq (varint), [ackBelow (varint)], timestampMs (varint), seed (u64 LE)
  *   statement count, then per statement: sql, params kind (0 none | 1 positional | 2 named), params
  *
  * Values are tagged (see binary.ts). decodeCommand throws only CommandDecodeError.
@@ -24,6 +24,11 @@ export interface Statement {
 export interface RequestId {
   clientId: string;
   seq: number;
+  /**
+   * Every seq below this one has been answered to (or given up by) the client, so the store may forget
+   * those results and refuses late copies of them (docs/store.md, "Acknowledgements"). 1 <= ackBelow <= seq.
+   */
+  ackBelow?: number;
 }
 
 export interface Command {
@@ -39,23 +44,29 @@ export interface Command {
 
 const MAGIC = 0xc5;
 const VERSION = 1;
+const FLAG_TRANSACTION = 1;
+const FLAG_ACK_BELOW = 2;
 const MAX_CLIENT_ID = 256;
 
 export function encodeCommand(c: Command): Uint8Array {
-  const { clientId, seq } = c.requestId;
+  const { clientId, seq, ackBelow } = c.requestId;
   if (typeof clientId !== "string" || clientId.length === 0 || clientId.length > MAX_CLIENT_ID) {
     throw new CommandEncodeError(`clientId must be 1..${MAX_CLIENT_ID} characters`);
   }
   if (!Number.isSafeInteger(seq) || seq < 1) throw new CommandEncodeError(`seq must be a positive integer`);
+  if (ackBelow !== undefined && (!Number.isSafeInteger(ackBelow) || ackBelow < 1 || ackBelow > seq)) {
+    throw new CommandEncodeError(`ackBelow must be an integer in 1..seq (${seq}), got ${ackBelow}`);
+  }
   if (typeof c.seed !== "bigint" || c.seed < 0n || c.seed >= 1n << 64n) {
     throw new CommandEncodeError("seed must be an unsigned 64-bit bigint");
   }
   const w = new Writer();
   w.byte(MAGIC);
   w.byte(VERSION);
-  w.byte(c.transaction ? 1 : 0);
+  w.byte((c.transaction ? FLAG_TRANSACTION : 0) | (ackBelow !== undefined ? FLAG_ACK_BELOW : 0));
   w.str(clientId);
   w.uint(seq);
+  if (ackBelow !== undefined) w.uint(ackBelow);
   w.uint(c.timestampMs);
   w.u64(c.seed);
   w.uint(c.statements.length);
@@ -89,11 +100,16 @@ export function decodeCommand(bytes: Uint8Array): Command {
   const version = r.byte();
   if (version !== VERSION) r.fail(`unsupported command version ${version}`);
   const flags = r.byte();
-  if (flags > 1) r.fail(`unknown flags ${flags}`);
+  if (flags > (FLAG_TRANSACTION | FLAG_ACK_BELOW)) r.fail(`unknown flags ${flags}`);
   const clientId = r.str();
   if (clientId.length === 0 || clientId.length > MAX_CLIENT_ID) r.fail("bad clientId");
   const seq = r.uint();
   if (seq < 1) r.fail("seq must be positive");
+  let ackBelow: number | undefined;
+  if (flags & FLAG_ACK_BELOW) {
+    ackBelow = r.uint();
+    if (ackBelow < 1 || ackBelow > seq) r.fail(`ackBelow ${ackBelow} is outside 1..seq (${seq})`);
+  }
   const timestampMs = r.uint();
   const seed = r.u64();
   const n = r.count(2);
@@ -123,5 +139,7 @@ export function decodeCommand(bytes: Uint8Array): Command {
     }
   }
   r.end();
-  return { requestId: { clientId, seq }, statements, transaction: flags === 1, timestampMs, seed };
+  // ackBelow only when present: an old-format command decodes to exactly what it always did.
+  const requestId: RequestId = ackBelow === undefined ? { clientId, seq } : { clientId, seq, ackBelow };
+  return { requestId, statements, transaction: (flags & FLAG_TRANSACTION) !== 0, timestampMs, seed };
 }

@@ -41,6 +41,11 @@ export interface Checksum {
 }
 
 export const DEFAULT_DEDUPE_WINDOW = 64;
+/**
+ * Results a client that acknowledges (RequestId.ackBelow) may keep un-acknowledged: its window is
+ * max(dedupeWindow, this). A hard bound so a client that never acknowledges cannot grow the table forever.
+ */
+export const ACKED_WINDOW = 16384;
 export const DEFAULT_CLIENT_TTL_MS = 24 * 3600 * 1000;
 /** Idle clients are expired every this many commands (a deterministic schedule). */
 const EXPIRE_EVERY = 1024;
@@ -74,12 +79,27 @@ interface Connection {
   ttl: number;
 }
 
-/** The first column of the first row, or undefined. */
-function scalar(st: SqlJsStatement, params: (string | bigint)[]): unknown {
+/** The first row, or undefined. */
+function firstRow(st: SqlJsStatement, params: (string | bigint)[]): unknown[] | undefined {
   st.bind(params);
-  const v = st.step() ? st.get(null, { useBigInt: true })[0] : undefined;
+  const v = st.step() ? st.get(null, { useBigInt: true }) : undefined;
   st.reset();
   return v;
+}
+
+/** The first column of the first row, or undefined. */
+function scalar(st: SqlJsStatement, params: (string | bigint)[]): unknown {
+  return firstRow(st, params)?.[0];
+}
+
+/** What finish() records for a command that is remembered for retries. */
+interface Keep {
+  /** The client's highest seq once this command is recorded. */
+  maxSeq: number;
+  /** The client's acknowledged-below watermark once this command is recorded. */
+  acked: number;
+  /** Results with seq <= floor are forgotten. */
+  floor: number;
 }
 
 export class SqlStateMachine {
@@ -140,6 +160,12 @@ export class SqlStateMachine {
       }
       cfg.free();
       if (config.get("format") !== S.FORMAT_VERSION) throw new StoreError("not a ChiselStore database");
+      // A database from before acknowledgements: add the column (before the statements below read it). Only
+      // the bytes decide, so every replica restoring the same snapshot ends up with the same file.
+      const has = db.prepare(S.SQL_HAS_ACKED);
+      const hasAcked = Number(scalar(has, [])) === 1;
+      has.free();
+      if (!hasAcked) db.run(S.SQL_ADD_ACKED);
       const meta = db.prepare(S.SQL_META_GET);
       const row = meta.step() ? meta.get(null, { useBigInt: true }) : [];
       meta.free();
@@ -204,10 +230,10 @@ export class SqlStateMachine {
     const result = withClock(ts, () => {
       this.begin(c, idx, ts);
       try {
-        const [r, maxSeq] = cmd
+        const [r, keep] = cmd
           ? this.applyCommand(c, idx, ts, cmd)
           : [{ index: idx, results: [], error: refusal }, undefined];
-        this.finish(c, idx, ts, maxSeq !== undefined ? cmd : undefined, maxSeq ?? 0, r);
+        this.finish(c, idx, ts, keep && cmd, keep, r);
         return r;
       } catch (e) {
         this.tryRollback(c);
@@ -257,32 +283,43 @@ export class SqlStateMachine {
   }
 
   /**
-   * The result and, when it is to be remembered for retries (not for duplicates and expired request ids),
-   * the client's highest sequence number once this command is recorded.
+   * The result and, when it is to be remembered for retries (not for duplicates and refused request ids),
+   * what to record for its client.
    */
   private applyCommand(
     c: Connection,
     idx: number,
     ts: number,
     cmd: Command,
-  ): [CommandResult, number | undefined] {
-    const { clientId, seq } = cmd.requestId;
+  ): [CommandResult, Keep | undefined] {
+    const { clientId, seq, ackBelow } = cmd.requestId;
     const stored = scalar(c.stmts.resultGet, [clientId, BigInt(seq)]);
     if (stored instanceof Uint8Array) return [{ ...decodeResult(stored), duplicate: true }, undefined];
-    const prev = scalar(c.stmts.clientGet, [clientId]);
-    if (prev !== undefined && seq <= Number(prev) - c.window) {
-      const error =
-        `request ${clientId}#${seq} is older than the dedupe window (${c.window}); its result is gone`;
+    const prev = firstRow(c.stmts.clientGet, [clientId]);
+    const prevAcked = prev ? Number(prev[1]) : 0;
+    if (seq < prevAcked) {
+      // The client declared this seq answered (or given up): its result is gone, and running it now would
+      // apply a write the client may have retried under a new seq.
+      const error = `request ${clientId}#${seq} was already answered; a late copy is ignored`;
       return [{ index: idx, results: [], error }, undefined];
     }
-    // What SQL_CLIENT_PUT will store: read here once instead of again after the upsert.
-    const maxSeq = prev === undefined ? seq : Math.max(Number(prev), seq);
+    // A client that acknowledges keeps results up to the hard bound; one that does not keeps the window.
+    const window = ackBelow === undefined ? c.window : Math.max(c.window, ACKED_WINDOW);
+    if (prev && seq <= Number(prev[0]) - window) {
+      const error =
+        `request ${clientId}#${seq} is older than the dedupe window (${window}); its result is gone`;
+      return [{ index: idx, results: [], error }, undefined];
+    }
+    // What SQL_CLIENT_PUT will store: computed here once instead of read again after the upsert.
+    const maxSeq = prev ? Math.max(Number(prev[0]), seq) : seq;
+    const acked = Math.max(prevAcked, ackBelow ?? 0);
+    const keep: Keep = { maxSeq, acked, floor: Math.max(maxSeq - window, acked - 1) };
     const invalid = checkStatements(cmd.statements);
-    if (invalid) return [{ index: idx, results: [], error: invalid.message }, maxSeq];
+    if (invalid) return [{ index: idx, results: [], error: invalid.message }, keep];
     this.applyRng.reseed(cmd.seed);
     this.rng = this.applyRng;
     const run = cmd.transaction ? this.runAtomic : this.runBatch;
-    return [run.call(this, c, idx, ts, cmd.statements), maxSeq];
+    return [run.call(this, c, idx, ts, cmd.statements), keep];
   }
 
   private runAtomic(c: Connection, idx: number, ts: number, statements: Statement[]): CommandResult {
@@ -322,17 +359,16 @@ export class SqlStateMachine {
     idx: number,
     ts: number,
     cmd: Command | undefined,
-    maxSeq: number,
+    keep: Keep | undefined,
     r: CommandResult,
   ): void {
     const record = () => {
-      if (!cmd) return;
+      if (!cmd || !keep) return;
       const { clientId, seq } = cmd.requestId;
       const stored: CommandResult = { ...r, results: r.results.map(({ timeMs: _t, ...rest }) => rest) };
       c.stmts.resultPut.run([clientId, BigInt(seq), encodeResult(stored)]);
-      c.stmts.clientPut.run([clientId, BigInt(seq), BigInt(ts)]);
-      const floor = maxSeq - c.window;
-      if (floor > 0) c.stmts.resultPrune.run([clientId, BigInt(floor)]);
+      c.stmts.clientPut.run([clientId, BigInt(seq), BigInt(ts), BigInt(keep.acked)]);
+      if (keep.floor > 0) c.stmts.resultPrune.run([clientId, BigInt(keep.floor)]);
       if (idx % EXPIRE_EVERY === 0) {
         const cutoff = BigInt(ts - c.ttl);
         c.stmts.expireResults.run([cutoff]);
