@@ -7,11 +7,13 @@ export interface CmdOpts {
   transaction?: boolean;
   ts?: number;
   seed?: bigint;
+  /** RequestId.ackBelow */
+  ack?: number;
 }
 
 export function command(seq: number, stmts: (string | Statement)[], o: CmdOpts = {}): Command {
   return {
-    requestId: { clientId: o.client ?? "client-1", seq },
+    requestId: { clientId: o.client ?? "client-1", seq, ...(o.ack === undefined ? {} : { ackBelow: o.ack }) },
     statements: stmts.map((s) => (typeof s === "string" ? { sql: s } : s)),
     transaction: o.transaction ?? false,
     timestampMs: o.ts ?? T0 + seq * 1000,
