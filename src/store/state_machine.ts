@@ -21,7 +21,10 @@ export interface SqlStateMachineOptions {
   snapshot?: Uint8Array;
   /** PRAGMA foreign_keys for the connection (per connection, not in the file): must match cluster-wide. */
   foreignKeys?: boolean;
-  /** Results kept per client for retries (latest N sequence numbers). Fixed in the database at creation. */
+  /**
+   * Results kept per client for retries (latest N sequence numbers) when its request ids carry no ackBelow;
+   * with ackBelow, max(N, ACKED_WINDOW). Fixed in the database at creation.
+   */
   dedupeWindow?: number;
   /** A client silent this long (by command timestamps) loses its dedupe state. Fixed at creation. */
   clientTtlMs?: number;
