@@ -76,7 +76,7 @@ export function e2eCharts(r: BenchReport): [string, BarChart][] {
   const labels = [
     ...first.writeThroughput.map((p) => `write ${p.inflight}`),
     ...first.txThroughput.map((p) => `tx×${p.rows} ${p.inflight}`),
-    ...first.reads.map((p) => `${p.level} 64`),
+    ...first.reads.map((p) => `${p.level === "linearizable" ? "lin." : p.level} read 64`),
   ];
   const values = (run: BenchReport["runs"][number]) => [
     ...run.writeThroughput.map((p) => p.perSecond),
@@ -92,7 +92,7 @@ export function e2eCharts(r: BenchReport): [string, BarChart][] {
     unit: "statements/s",
     groups: labels,
     series: r.runs.map((run) => ({ name: run.client, values: values(run) })),
-    width: 960,
+    width: 1040,
   }]];
 }
 
@@ -101,12 +101,15 @@ export function memoryCharts(m: MemoryJson): [string, BarChart][] {
   const cps = m.checkpoints;
   return [["memory.svg", {
     title: "Memory of one node vs database size (snapshots included)",
-    subtitle: `load ${m.loadAvg1m}, ${day(m.date)}`,
+    subtitle:
+      `one node, 1 log entry per row, snapshot every 10,000 entries; load ${m.loadAvg1m} at the start, ${
+        day(m.date)
+      }`,
     unit: "MiB",
     groups: cps.map((c) => `${Math.round(c.entries / 1000)}k entries`),
     series: [
       { name: "database", values: cps.map((c) => c.dbMb) },
-      { name: "RSS (steady)", values: cps.map((c) => c.rssMb) },
+      { name: "RSS now", values: cps.map((c) => c.rssMb) },
       { name: "RSS (peak)", values: cps.map((c) => c.peakRssMb) },
       { name: "3 × database", values: cps.map((c) => 3 * c.dbMb) },
     ],

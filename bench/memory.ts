@@ -7,17 +7,17 @@
  *    At every checkpoint: VmRSS and VmHWM (peak) of the node, the database size (page_count × page_size),
  *    the decided index and the snapshot file on disk. At the end, after the node is idle, the steady RSS.
  * 2. Probe (bench/memory_probe.ts, own process): the largest database sql.js holds here, and whether
- *    db.export() (a snapshot's copy) still works at each size.
+ *    db.export() (a snapshot's copy) still works at each size (--probe-max-mb, --probe-step-mb); a step that
+ *    prints nothing for --probe-stall-s seconds ends it and is reported as a stall.
  *
  * Output: a table and bench/results/memory.json (--out). Everything it starts is stopped and removed.
  */
-import { execFile } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdir, readdir, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import { dirname, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { parseArgs } from "node:util";
 import { LocalCluster, type LocalNode } from "../src/cli/bench/cluster.ts";
 import { sampleProcess } from "../src/cli/bench/procstat.ts";
@@ -180,24 +180,35 @@ async function load(opts: { entries: number; dbMb: number; checkpoints: number; 
 declare const Deno: { execPath(): string } | undefined;
 
 /** Runs bench/memory_probe.ts in its own process (same runtime) and collects its steps. */
-export async function probe(maxMb: number, stepMb: number) {
+export async function probe(maxMb: number, stepMb: number, stallMs = 300_000) {
   const script = fileURLToPath(new URL("./memory_probe.ts", import.meta.url));
   const [cmd, pre] = typeof Deno !== "undefined"
     ? [Deno.execPath(), ["run", "--allow-all"]]
     : [process.execPath, []];
+  const child = spawn(cmd, [...pre, script, String(maxMb), String(stepMb)], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   let stdout = "";
-  try {
-    stdout = (await promisify(execFile)(cmd, [...pre, script, String(maxMb), String(stepMb)], {
-      maxBuffer: 1 << 20,
-    })).stdout;
-  } catch (e) {
-    // A crash (e.g. out of memory) still leaves the steps printed so far.
-    stdout = (e as { stdout?: string }).stdout ?? "";
-    if (stdout === "") throw e;
-  }
-  const lines = stdout.trim().split("\n").map((l) => JSON.parse(l));
+  let stalled = false;
+  // A step that makes no progress for stallMs (seen near 3.6 GiB: CPU-bound for 15+ minutes) ends the probe.
+  let timer = setTimeout(() => (stalled = true, child.kill("SIGKILL")), stallMs);
+  child.stdout!.setEncoding("utf8").on("data", (d: string) => {
+    stdout += d;
+    clearTimeout(timer);
+    timer = setTimeout(() => (stalled = true, child.kill("SIGKILL")), stallMs);
+  });
+  const code = await new Promise<number | null>((resolve) => {
+    child.on("error", () => resolve(null));
+    child.on("close", (c) => resolve(c));
+  });
+  clearTimeout(timer);
+  // A crash (e.g. out of memory) or a stall still leaves the steps printed so far.
+  const lines = stdout.trim().split("\n").filter((l) => l !== "").map((l) => JSON.parse(l));
   const steps = lines.filter((l) => l.done === undefined) as ProbeStep[];
-  const done = lines.find((l) => l.done) ?? { done: false, crashed: true };
+  const done = lines.find((l) => l.done) ??
+    (stalled
+      ? { done: false, stalled: true, stallMs, afterMb: steps.at(-1)?.dbMb ?? 0 }
+      : { done: false, crashed: true, exitCode: code });
   return { maxMb, stepMb, steps, result: done };
 }
 
@@ -211,6 +222,7 @@ async function main(): Promise<void> {
       inflight: { type: "string", default: "64" },
       "probe-max-mb": { type: "string", default: "4096" },
       "probe-step-mb": { type: "string", default: "256" },
+      "probe-stall-s": { type: "string", default: "300" },
       "skip-load": { type: "boolean" },
       "skip-probe": { type: "boolean" },
       out: { type: "string", default: "bench/results/memory.json" },
@@ -231,7 +243,6 @@ async function main(): Promise<void> {
   };
   const loadStart = load1m();
   const loaded = values["skip-load"] ? null : await load(opts);
-  const probed = values["skip-probe"] ? null : await probe(num("probe-max-mb"), num("probe-step-mb"));
   const report = {
     date: new Date().toISOString(),
     loadAvg1m: loadStart,
@@ -249,7 +260,13 @@ async function main(): Promise<void> {
     dbMb: loaded?.dbMb ?? null,
     peakOverDb: loaded ? Math.round((loaded.peakRssMb / loaded.dbMb) * 100) / 100 : null,
     steadyOverDb: loaded ? Math.round((loaded.steadyRssMb / loaded.dbMb) * 100) / 100 : null,
-    probe: probed,
+    probe: null as Awaited<ReturnType<typeof probe>> | null,
+  };
+  // Written after each part, so the load's figures survive a probe that runs long or is interrupted.
+  const save = async () => {
+    await mkdir(dirname(values.out!), { recursive: true });
+    await writeFile(values.out!, `${JSON.stringify(report, null, 2)}\n`);
+    console.error(`results written to ${values.out}`);
   };
   if (loaded) {
     for (
@@ -271,8 +288,12 @@ async function main(): Promise<void> {
       `steady RSS ${loaded.steadyRssMb}–${loaded.steadyRssMaxMb} MiB = ${report.steadyOverDb} × db; ` +
         `peak RSS ${loaded.peakRssMb} MiB = ${report.peakOverDb} × db (goal ≤ 3 ×)`,
     );
+    await save();
   }
-  if (probed) {
+  if (!values["skip-probe"]) {
+    const probed = await probe(num("probe-max-mb"), num("probe-step-mb"), num("probe-stall-s") * 1000);
+    report.probe = probed;
+    report.loadAvg1mEnd = load1m();
     for (
       const line of formatTable(
         ["sql.js db MiB", "insert ms", "export ms", "RSS MiB", "error"],
@@ -280,10 +301,8 @@ async function main(): Promise<void> {
       )
     ) console.log(line);
     console.log(`probe: ${JSON.stringify(probed.result)}`);
+    await save();
   }
-  await mkdir(dirname(values.out!), { recursive: true });
-  await writeFile(values.out!, `${JSON.stringify(report, null, 2)}\n`);
-  console.error(`results written to ${values.out}`);
 }
 
 if (import.meta.main) {

@@ -94,7 +94,7 @@ test("chart: the comparison and memory charts take their values from the JSON", 
   assert.equal(name, "memory.svg");
   assert.deepEqual(mem.series.map((s) => [s.name, s.values]), [
     ["database", [128]],
-    ["RSS (steady)", [300]],
+    ["RSS now", [300]],
     ["RSS (peak)", [400]],
     ["3 × database", [384]],
   ]);

@@ -62,3 +62,14 @@ test(
     });
   },
 );
+
+test(
+  "memory: a probe step that makes no progress within the stall limit ends the probe",
+  { timeout: 60_000 },
+  async () => {
+    // Loading sql.js alone takes longer than 1 ms, so the child is killed before its first step.
+    const p = await probe(64, 32, 1);
+    assert.deepEqual(p.steps, []);
+    assert.deepEqual(p.result, { done: false, stalled: true, stallMs: 1, afterMb: 0 });
+  },
+);
