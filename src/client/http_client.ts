@@ -16,7 +16,7 @@ import type { RqliteNode } from "../server/http/status.ts";
 import { statementArgs, type StatementInput } from "../server/call_args.ts";
 import type { Params } from "../store/command.ts";
 import type { CommandResult, SqlValue, StatementResult } from "../store/results.ts";
-import { type HttpConnectOptions, send, TransportError } from "./http_transport.ts";
+import { type HttpConnectOptions, KeepAlivePool, send, TransportError } from "./http_transport.ts";
 
 export class HttpClientError extends NodeError {
   override name = "HttpClientError";
@@ -94,6 +94,8 @@ const QUERY_OPTION_KEYS = ["consistency", "associative", "timings", "timeoutMs"]
 export class HttpClient {
   readonly baseUrl: string;
   readonly #connect: HttpConnectOptions;
+  /** Connections kept open between requests (up to 256 per node); close() ends them. */
+  readonly #pool = new KeepAlivePool();
 
   /** `connect`: credentials, and the CA (or client certificate) for an https URL; see docs/security.md. */
   constructor(baseUrl: string, connect: HttpConnectOptions = {}) {
@@ -113,12 +115,17 @@ export class HttpClient {
       else if (typeof v === "string") url.searchParams.set(k, v);
     }
     try {
-      return await send(url, {
-        method,
-        ...(body !== undefined
-          ? { body: stringifyJson(body), headers: { "Content-Type": "application/json" } }
-          : {}),
-      }, this.#connect);
+      return await send(
+        url,
+        {
+          method,
+          ...(body !== undefined
+            ? { body: stringifyJson(body), headers: { "Content-Type": "application/json" } }
+            : {}),
+        },
+        this.#connect,
+        this.#pool,
+      );
     } catch (e) {
       if (e instanceof TransportError) throw new HttpClientError(0, "timeout", e.message);
       throw e;
@@ -220,8 +227,9 @@ export class HttpClient {
     return (await this.#json<{ nodes: RqliteNode[] }>("GET", "/nodes", { ver: "2" })).nodes;
   }
 
-  /** Nothing to release (each call is its own HTTP request); for symmetry with P2pClient. */
+  /** Closes the kept-alive connections (idle ones do not keep the process alive either way). */
   close(): Promise<void> {
+    this.#pool.close();
     return Promise.resolve();
   }
 
