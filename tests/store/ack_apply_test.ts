@@ -20,7 +20,9 @@ async function internal(sm: SqlStateMachine, sql: string): Promise<unknown[][]> 
   try {
     const st = db.prepare(sql);
     const out: unknown[][] = [];
-    while (st.step()) out.push(st.get(null, { useBigInt: false }));
+    while (st.step()) {
+      out.push(st.get(null, { useBigInt: true }).map((v) => (typeof v === "bigint" ? Number(v) : v)));
+    }
     st.free();
     return out;
   } finally {
