@@ -7,6 +7,10 @@
  * fsync; every `sync` call made while a commit runs is served by the next one. A batch that trims or
  * sets the snapshot is not appended: the commit writes the snapshot file, then a new segment that starts
  * with a checkpoint of the whole state, then deletes the old segment.
+ *
+ * The snapshot (an SQLite export: as large as the database) is held in memory only until that commit has
+ * written its file; from then on `getSnapshot` reads and verifies the file each time the core asks for it
+ * (sending it to a lagging follower, a restart restoring the state machine), which is rare.
  */
 import fs from "node:fs";
 import { setTimeout as delay } from "node:timers";
@@ -21,9 +25,12 @@ import { acquireLock, releaseLock } from "./lock.ts";
 import { frameRecords, type PendingRecord, RECORD_BATCH, recordSize } from "./record.ts";
 import { recover, type RecoveryReport } from "./recovery.ts";
 import { createLogDir, createSegment, segmentName } from "./segment.ts";
-import { removeSnapshotsExcept, writeSnapshotFile } from "./snapshot_file.ts";
+import { readSnapshotFile, removeSnapshotsExcept, writeSnapshotFile } from "./snapshot_file.ts";
 import { checkpointOf, type View } from "./state.ts";
 import { encodeBatch, encodeCheckpoint, type SnapshotRef } from "./values.ts";
+
+/** The current snapshot: its bytes until a commit has written its file, then only the file's reference. */
+type Snap = { idx: number; data: Uint8Array; ref?: undefined } | { idx: number; ref: SnapshotRef };
 
 export type FsyncMode = "always" | "batch" | "never";
 
@@ -72,7 +79,9 @@ export class FileStorage implements Storage<Uint8Array> {
   #lastCheckpointSize: number;
   #pending: PendingRecord[] = [];
   #needCheckpoint = false;
-  #disk: { ref: SnapshotRef; data: Uint8Array } | undefined;
+  /** The view never holds the snapshot: it is here, and `#disk` is the file the current segment names. */
+  #snap: Snap | undefined;
+  #disk: SnapshotRef | undefined;
   #snapGen: number;
   /** write() calls made, and how many of them the last finished commit covers. */
   #writes = 0;
@@ -109,8 +118,8 @@ export class FileStorage implements Storage<Uint8Array> {
     this.#view = s.view;
     this.#segmentNo = s.segmentNo;
     this.#size = this.#synced = this.#lastCheckpointSize = s.size;
-    const snap = s.view.getSnapshot();
-    this.#disk = s.snapshot && snap ? { ref: s.snapshot, data: snap.data } : undefined;
+    this.#disk = s.snapshot;
+    this.#snap = s.snapshot ? { idx: s.snapshot.idx, ref: s.snapshot } : undefined;
     this.#snapGen = s.snapshot?.gen ?? 0;
     this.recoveryReport = s.report;
     this.#fd = fs.openSync(`${this.#logDir}/${segmentName(s.segmentNo)}`, "r+");
@@ -186,7 +195,13 @@ export class FileStorage implements Storage<Uint8Array> {
     // Encode first (it validates types), then let the view validate and apply: either may throw and
     // nothing has changed yet.
     const { payload, compaction } = encodeBatch(ops);
-    this.#view.write(ops);
+    // The view validates and applies everything but the snapshot, which is kept here (see #snap).
+    this.#view.write(compaction ? ops.filter((op) => op.op !== "setSnapshot") : ops);
+    for (const op of ops) {
+      if (op.op === "setSnapshot") {
+        this.#snap = op.snapshot && { idx: op.snapshot.idx, data: op.snapshot.data };
+      }
+    }
     this.#writes++;
     this.#stats.writes++;
     if (compaction) {
@@ -315,26 +330,25 @@ export class FileStorage implements Storage<Uint8Array> {
   async #checkpoint(): Promise<void> {
     const durable = this.#opts.fsync !== "never";
     const cp = checkpointOf(this.#view, undefined); // captured before any await: later writes go to the next commit
-    const snap: SnapshotData | undefined = this.#view.getSnapshot();
+    const snap = this.#snap;
     let ref: SnapshotRef | undefined;
-    if (snap) {
-      if (this.#disk && this.#disk.data === snap.data && this.#disk.ref.idx === snap.idx) {
-        ref = this.#disk.ref;
-      } else {
-        ref = await writeSnapshotFile(this.#snapDir, snap.idx, ++this.#snapGen, snap.data, durable);
-        this.#stats.bytesWritten += snap.data.length;
-        if (durable) this.#stats.fsyncs += 2;
-      }
-      cp.snapshot = ref;
+    if (snap?.ref) ref = snap.ref;
+    else if (snap) {
+      ref = await writeSnapshotFile(this.#snapDir, snap.idx, ++this.#snapGen, snap.data, durable);
+      this.#stats.bytesWritten += snap.data.length;
+      if (durable) this.#stats.fsyncs += 2;
     }
+    if (ref) cp.snapshot = ref;
     const next = this.#segmentNo + 1;
     const size = await createSegment(this.#logDir, next, encodeCheckpoint(cp), durable);
     const old = this.#fd;
     this.#fd = fs.openSync(`${this.#logDir}/${segmentName(next)}`, "r+");
     await close(old);
     fs.rmSync(`${this.#logDir}/${segmentName(this.#segmentNo)}`, { force: true });
-    if (ref !== this.#disk?.ref) removeSnapshotsExcept(this.#snapDir, ref);
-    this.#disk = ref && snap ? { ref, data: snap.data } : undefined;
+    if (ref !== this.#disk) removeSnapshotsExcept(this.#snapDir, ref);
+    this.#disk = ref;
+    // Its file is now the one the log names: drop the bytes, unless a write since replaced or cleared it.
+    if (ref && this.#snap === snap) this.#snap = { idx: ref.idx, ref };
     this.#segmentNo = next;
     this.#size = this.#synced = this.#lastCheckpointSize = size;
     this.#stats.checkpoints++;
@@ -364,7 +378,10 @@ export class FileStorage implements Storage<Uint8Array> {
   getStopSign(): StopSign | undefined {
     return this.#view.getStopSign();
   }
+  /** Read from its file once written (a damaged file throws StorageCorruptionError, as on open). */
   getSnapshot(): SnapshotData | undefined {
-    return this.#view.getSnapshot();
+    const s = this.#snap;
+    if (!s) return undefined;
+    return { idx: s.idx, data: s.ref ? readSnapshotFile(this.#snapDir, s.ref) : s.data };
   }
 }

@@ -41,6 +41,7 @@ export interface RecoveryReport {
 }
 
 export interface Recovered {
+  /** The state without the snapshot bytes (only `snapshot`, their file's reference). */
   view: View;
   snapshot: SnapshotRef | undefined;
   /** Segment number and its size after any truncation. */
@@ -132,10 +133,9 @@ export async function recover(logDir: string, snapDir: string, durable: boolean)
     }
   }
 
-  if (cp.snapshot) {
-    const data = await readSnapshotFile(snapDir, cp.snapshot);
-    view.write([{ op: "setSnapshot", snapshot: { idx: cp.snapshot.idx, data } }]);
-  }
+  // Verified now, so a damaged snapshot refuses the open; the bytes are dropped again (FileStorage reads
+  // the file when the core asks for them).
+  if (cp.snapshot) readSnapshotFile(snapDir, cp.snapshot);
   for (const old of segments.slice(0, -1)) {
     fs.rmSync(`${logDir}/${segmentName(old)}`, { force: true });
     removedFiles.push(`log/${segmentName(old)}`);

@@ -5,7 +5,6 @@
  * swapped, truncated or damaged file is detected on open.
  */
 import fs from "node:fs";
-import { readFile } from "node:fs/promises";
 import { crc32 } from "./crc32.ts";
 import { StorageCorruptionError } from "./errors.ts";
 import { writeFileAtomic } from "./fsio.ts";
@@ -36,12 +35,16 @@ export async function writeSnapshotFile(
   return ref;
 }
 
-/** The snapshot bytes `ref` names, verified; StorageCorruptionError if missing or not what the log says. */
-export async function readSnapshotFile(dir: string, ref: SnapshotRef): Promise<Uint8Array> {
+/**
+ * The snapshot bytes `ref` names, verified; StorageCorruptionError if missing or not what the log says.
+ * Synchronous because the core's Storage getters are: FileStorage reads the file whenever the core asks for
+ * the snapshot instead of keeping its bytes in memory.
+ */
+export function readSnapshotFile(dir: string, ref: SnapshotRef): Uint8Array {
   const path = `${dir}/${snapshotFileName(ref)}`;
   let buf: Uint8Array;
   try {
-    buf = await readFile(path);
+    buf = fs.readFileSync(path);
   } catch (e) {
     const code = (e as { code?: string }).code;
     throw new StorageCorruptionError(path, 0, "missing-snapshot", `cannot read the snapshot file (${code})`);

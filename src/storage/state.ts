@@ -1,7 +1,8 @@
 /**
  * The in-memory view of the persistent state is the core's own MemoryStorage: FileStorage validates and
- * applies every write through it, so its semantics match MemoryStorage's by construction. This file turns
- * that view into a checkpoint and back.
+ * applies every write through it, so its semantics match MemoryStorage's by construction. The snapshot is
+ * the exception: FileStorage keeps it out of the view (its bytes live in a file). This file turns the view
+ * into a checkpoint and back.
  */
 import { MemoryStorage } from "../omnipaxos/memory_storage.ts";
 import type { StorageOp } from "../omnipaxos/storage.ts";
