@@ -8,7 +8,7 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { Server as TlsServer } from "node:tls";
 import { REQUEST_DEADLINE } from "./body.ts";
-import { checkRequestTarget } from "./params.ts";
+import { parseRequestTarget } from "./params.ts";
 
 export interface ServerLimits {
   /**
@@ -62,17 +62,26 @@ function closeWith408(socket: Socket, message: string): void {
   timer(FLUSH_GRACE_MS, () => socket.destroy());
 }
 
+/** The target of each admitted request, parsed once by the guard below for the handlers. */
+const targets = new WeakMap<IncomingMessage, URL>();
+
+/** The parsed target of a request that the guard let in (undefined on a server without the limits). */
+export function requestTarget(req: IncomingMessage): URL | undefined {
+  return targets.get(req);
+}
+
 /** Refuses unreadable request targets with 400 before the server's own handlers see the request. */
 function guardTargets(server: Server): void {
   const handlers = server.listeners("request") as ((req: IncomingMessage, res: ServerResponse) => void)[];
   server.removeAllListeners("request");
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
-    const why = checkRequestTarget(req.url ?? "/");
-    if (why === undefined) {
+    const target = parseRequestTarget(req.url ?? "/");
+    if (typeof target !== "string") {
+      targets.set(req, target);
       for (const h of handlers) h.call(server, req, res);
       return;
     }
-    res.writeHead(400, { "Content-Type": "application/json; charset=utf-8" }).end(errorJson(why));
+    res.writeHead(400, { "Content-Type": "application/json; charset=utf-8" }).end(errorJson(target));
   });
 }
 

@@ -15,7 +15,7 @@ import * as cluster from "./cluster_admin.ts";
 import * as data from "./data.ts";
 import { errorResponse, HttpError } from "./errors.ts";
 import { stringifyJson } from "./json.ts";
-import { applyServerLimits, type ServerLimits } from "./limits.ts";
+import { applyServerLimits, requestTarget, type ServerLimits } from "./limits.ts";
 import { HttpMetrics } from "./metrics.ts";
 import { QueryParams } from "./params.ts";
 import { parseStatements } from "./statements.ts";
@@ -231,7 +231,8 @@ export async function startHttpApi(node: ChiselStore, opts: HttpApiOptions = {})
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const t0 = performance.now();
-    const parsed = new URL(req.url ?? "/", "http://localhost");
+    // Parsed (and checked) once, by the limits' guard in front of this handler.
+    const parsed = requestTarget(req) ?? new URL(req.url ?? "/", "http://localhost");
     const path = parsed.pathname.length > 1 ? parsed.pathname.replace(/\/+$/, "") : parsed.pathname;
     const q = new QueryParams(parsed.searchParams);
     const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
