@@ -10,6 +10,8 @@ export interface Snapshotter<T> {
    * the snapshot (the core reports the error to a local caller and ignores it for a remote request).
    */
   create(idx: number, entries: T[], base: Uint8Array | undefined): Uint8Array;
+  /** false: `create` builds from the application's own state and is always passed `base` undefined. */
+  usesBase?: boolean;
 }
 
 export interface OmniPaxosConfig<T = unknown> {

@@ -355,8 +355,10 @@ export class SequencePaxos<T> {
     }
     const target = Math.min(idx, this.log.storedEnd);
     if (target === this.log.compactedIdx) return;
-    const base = this.log.snapshot();
-    if (base === undefined && this.log.compactedIdx > 0) {
+    // A snapshotter that ignores `base` is not handed it: a file storage would read the whole previous
+    // snapshot from disk just to drop it.
+    const base = s.usesBase === false ? undefined : this.log.snapshot();
+    if (base === undefined && s.usesBase !== false && this.log.compactedIdx > 0) {
       throw new CompactionError("trimmed", this.log.compactedIdx, "the log was trimmed without a snapshot");
     }
     let data: Uint8Array;

@@ -7,6 +7,7 @@ import {
   cluster,
   decodeSum,
   electLeader,
+  encodeSum,
   pids,
   proposeRange,
   sum,
@@ -106,4 +107,30 @@ test("a remote snapshot request the snapshotter refuses is ignored; a local one 
   c.ticks(5);
   assert.equal(c.node(leader).getCompactedIdx(), 4);
   for (const id of ids) if (id !== leader) assert.equal(c.node(id).getCompactedIdx(), 0);
+});
+
+test("a snapshotter with usesBase: false is never handed the previous snapshot", () => {
+  const ids = pids(3);
+  const bases: (Uint8Array | undefined)[] = [];
+  const own = (usesBase: boolean) => ({
+    usesBase,
+    create: (idx: number, _entries: number[], base: Uint8Array | undefined) => {
+      bases.push(base);
+      return encodeSum(idx);
+    },
+  });
+  for (const usesBase of [false, true]) {
+    bases.length = 0;
+    const c = cluster(ids, { snapshotter: own(usesBase) });
+    const leader = electLeader(c);
+    proposeRange(c, leader, 1, 30);
+    waitDecided(c, 30);
+    c.node(leader).snapshot(10, true);
+    c.node(leader).snapshot(20, true);
+    assert.equal(c.node(leader).getCompactedIdx(), 20);
+    assert.equal(bases.length, 2);
+    assert.equal(bases[0], undefined, "no snapshot before the first");
+    // The default (usesBase: true) gets the snapshot at 10 as the base of the one at 20.
+    assert.equal(bases[1] === undefined ? undefined : decodeSum(bases[1]), usesBase ? 10 : undefined);
+  }
 });
