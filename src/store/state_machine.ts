@@ -453,6 +453,8 @@ export class SqlStateMachine {
   /** The core's Snapshotter: the store can only snapshot its own applied index. */
   snapshotter(): Snapshotter<Uint8Array> {
     return {
+      // A snapshot is an export of the live database: the previous one is not needed (nor read back from disk).
+      usesBase: false,
       create: (idx) => {
         if (idx !== this.appliedIndex) {
           throw new StoreError(
