@@ -4,7 +4,7 @@
  * the root namespace (the test's HTTP requests, from the bridge's .254) are never filtered. Each namespace's
  * whole filter table is replaced at once with iptables-restore, so a fault lands on a node in one step. Slow
  * links are token-bucket (tbf) rate limits on both ends of a node's veth; netem (delay, jitter) is not
- * available on this kernel (docs/reliability.md).
+ * available on this kernel (docs/reliability.md), so delays are added in user space by delay_proxy.ts.
  */
 import { type Netns, sh } from "./netns.ts";
 

@@ -21,12 +21,19 @@
  * whatever faults are in force.
  */
 import { ProcCluster, type ProcClusterOptions } from "../../crash/harness.ts";
+import { DelayProxy } from "./delay_proxy.ts";
 import { Faults } from "./faults.ts";
 import { Netns } from "./netns.ts";
 
 export { netnsSkip } from "./netns.ts";
 
-export type NetnsClusterOptions = Omit<ProcClusterOptions, "place" | "prefix">;
+export interface NetnsClusterOptions extends Omit<ProcClusterOptions, "place" | "prefix"> {
+  /**
+   * Route every node-to-node connection through a delaying relay (delay_proxy.ts), so `delay()` works. The
+   * iptables faults do not apply to relayed traffic: use this for latency experiments only.
+   */
+  latency?: { seed?: number };
+}
 
 /** Every node listens on its own address, so all can use the same ports. */
 const P2P_PORT = 7400;
@@ -36,11 +43,13 @@ export class NetnsCluster {
   readonly procs: ProcCluster;
   readonly net: Netns;
   readonly faults: Faults;
+  readonly #proxy: DelayProxy | undefined;
 
-  private constructor(procs: ProcCluster, net: Netns) {
+  private constructor(procs: ProcCluster, net: Netns, proxy: DelayProxy | undefined) {
     this.procs = procs;
     this.net = net;
     this.faults = new Faults(net);
+    this.#proxy = proxy;
   }
 
   /**
@@ -53,7 +62,9 @@ export class NetnsCluster {
     fn: (c: NetnsCluster) => Promise<T>,
   ): Promise<T> {
     const net = await Netns.create(n);
+    let proxy: DelayProxy | undefined;
     try {
+      if (opts.latency) proxy = await DelayProxy.start(net, P2P_PORT, opts.latency.seed);
       return await ProcCluster.with(n, {
         ...opts,
         place: (i) =>
@@ -62,8 +73,9 @@ export class NetnsCluster {
             url: `http://${net.ip(i)}:${HTTP_PORT}`,
           }),
         prefix: (i) => ["ip", "netns", "exec", net.ns(i)],
-      }, (procs) => fn(new NetnsCluster(procs, net)));
+      }, (procs) => fn(new NetnsCluster(procs, net, proxy)));
     } finally {
+      await proxy?.close();
       await net.destroy();
     }
   }
@@ -107,8 +119,24 @@ export class NetnsCluster {
     return this.faults.throttle(a, rate);
   }
 
+  /**
+   * Holds bytes from `from` to `to` for `ms` (+ up to `jitterMs`, seeded) from now on; 0 removes the delay.
+   * Needs a cluster started with `latency`.
+   */
+  delay(from: number, to: number, ms: number, jitterMs = 0): void {
+    if (!this.#proxy) throw new Error("delay: start the cluster with { latency: {} }");
+    this.#proxy.set(from, to, ms, jitterMs);
+  }
+
+  /** The same delay on every link, both ways. */
+  delayAll(ms: number, jitterMs = 0): void {
+    if (!this.#proxy) throw new Error("delay: start the cluster with { latency: {} }");
+    this.#proxy.setAll(ms, jitterMs);
+  }
+
   /** Removes every network fault (paused or killed processes stay so: resume() / restart()). */
   heal(): Promise<void> {
+    this.#proxy?.clear();
     return this.faults.heal();
   }
 
