@@ -2,29 +2,11 @@
  * Child processes of the comparison (etcd members, dqlite-benchmark nodes): output kept for error reports,
  * SIGTERM then SIGKILL on stop, and every one still running killed if this process exits early.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import process from "node:process";
+import { spawnTracked } from "../../src/cli/bench/children.ts";
 
 const OUTPUT_KEEP = 8_192;
-const everyChild = new Set<ChildProcess>();
-let hooked = false;
-
-function hookExit(): void {
-  if (hooked) return;
-  hooked = true;
-  process.on("exit", () => {
-    for (const c of everyChild) {
-      if (c.exitCode === null && c.signalCode === null && c.pid !== undefined) {
-        try {
-          process.kill(c.pid, "SIGKILL");
-        } catch {
-          // already gone
-        }
-      }
-    }
-  });
-}
-
 export class Proc {
   readonly name: string;
   readonly child: ChildProcess;
@@ -32,31 +14,22 @@ export class Proc {
   readonly exited: Promise<number>;
   output = "";
 
+  #closed = false;
+
   constructor(name: string, cmd: string, args: string[], opts: { cwd?: string } = {}) {
-    hookExit();
     this.name = name;
-    this.child = spawn(cmd, args, { cwd: opts.cwd, stdio: ["ignore", "pipe", "pipe"] });
-    everyChild.add(this.child);
-    const keep = (d: string) => {
+    const t = spawnTracked(cmd, args, { cwd: opts.cwd }, (d) => {
       this.output = (this.output + d).slice(-OUTPUT_KEEP);
-    };
-    this.child.stdout!.setEncoding("utf8").on("data", keep);
-    this.child.stderr!.setEncoding("utf8").on("data", keep);
-    this.exited = new Promise((resolve) => {
-      this.child.on("error", (e) => {
-        keep(`spawn error: ${e.message}\n`);
-        everyChild.delete(this.child);
-        resolve(-1);
-      });
-      this.child.on("close", (code) => {
-        everyChild.delete(this.child);
-        resolve(code ?? -1);
-      });
+    });
+    this.child = t.child;
+    this.exited = t.exited.then((code) => {
+      this.#closed = true;
+      return code;
     });
   }
 
   get running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null && everyChild.has(this.child);
+    return this.child.exitCode === null && this.child.signalCode === null && !this.#closed;
   }
 
   /** The last `lines` lines of output, labelled. */

@@ -4,7 +4,7 @@
  * directory in a temporary directory, with free loopback ports for libp2p and HTTP. `stop()` always ends
  * every process (SIGTERM, then SIGKILL after a grace period) and removes the directory.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -13,6 +13,7 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { HttpClient } from "../../client/http_client.ts";
 import { loadOrCreateIdentity } from "../../net/identity.ts";
+import { spawnTracked } from "./children.ts";
 import { poll } from "./poll.ts";
 
 declare const Deno: { execPath(): string } | undefined;
@@ -109,26 +110,6 @@ export interface LocalClusterOptions {
   signal?: AbortSignal;
 }
 
-/** Every node process of every cluster of this process: killed if the process exits without stop(). */
-const everyChild = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on("exit", () => {
-    for (const c of everyChild) {
-      if (c.exitCode === null && c.signalCode === null && c.pid !== undefined) {
-        try {
-          process.kill(c.pid, "SIGKILL");
-        } catch {
-          // already gone
-        }
-      }
-    }
-  });
-}
-
 export class LocalCluster {
   readonly root: string;
   readonly nodes: LocalNode[] = [];
@@ -145,7 +126,6 @@ export class LocalCluster {
    * failure (including an abort) everything started so far is stopped and removed before the error is thrown.
    */
   static async start(opts: LocalClusterOptions): Promise<LocalCluster> {
-    installExitHook();
     const c = new LocalCluster(await mkdtemp(join(tmpdir(), "chiselstore-bench-")), opts.graceMs ?? 5_000);
     try {
       for (let i = 0; i < opts.nodes; i++) {
@@ -187,25 +167,12 @@ export class LocalCluster {
       "--log-level",
       "warn",
     ]);
-    const child = spawn(cmd, argv, { env: childEnv(), stdio: ["ignore", "pipe", "pipe"] });
-    everyChild.add(child);
+    const { child, exited } = spawnTracked(cmd, argv, { env: childEnv() }, (d) => {
+      me.output = (me.output + d).slice(-OUTPUT_KEEP);
+    });
     me.child = child;
     me.pid = child.pid;
-    const keep = (d: string) => {
-      me.output = (me.output + d).slice(-OUTPUT_KEEP);
-    };
-    child.stdout!.setEncoding("utf8").on("data", keep);
-    child.stderr!.setEncoding("utf8").on("data", keep);
-    me.exited = new Promise<number>((resolve) => {
-      child.on("error", (err) => {
-        keep(`spawn error: ${err.message}\n`);
-        resolve(-1);
-      });
-      child.on("close", (code) => {
-        everyChild.delete(child);
-        resolve(code ?? -1);
-      });
-    });
+    me.exited = exited;
   }
 
   async #waitReady(me: LocalNode, timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
