@@ -4,13 +4,14 @@
  * forwards to the leader) and reads status, an unlisted one is refused with a clear error at once, and an
  * admitted client still cannot open the paxos protocol.
  */
+import { rawNode } from "../net/raw_node.ts";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { generateKeyPair } from "@libp2p/crypto/keys";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { multiaddr } from "@multiformats/multiaddr";
 import { CONSISTENCY_LEVELS, NodeError, P2pClient } from "../../mod.ts";
-import { createLibp2pNode, MemberGate, PAXOS_PROTOCOL, silentLogger } from "../../src/net/mod.ts";
+import { MemberGate, PAXOS_PROTOCOL, silentLogger } from "../../src/net/mod.ts";
 import { callRpc } from "../../src/net/rpc.ts";
 import { ADMIN_PROTOCOL, decodeAdminResponse, encodeAdmin } from "../../src/server/admin_protocol.ts";
 import { waitFor } from "../net/wait.ts";
@@ -82,13 +83,7 @@ test("an allowed client reaches a follower: execute, query at every level, statu
       );
 
       // The same peer ID, allowed as a client, tries the paxos protocol on every member: refused each time.
-      const raw = await createLibp2pNode({
-        privateKey: key,
-        listen: [],
-        connectionGater: {},
-        natServices: false,
-      });
-      await raw.start();
+      const raw = await rawNode({ privateKey: key, listen: [] });
       try {
         for (const n of cluster.nodes) {
           const refused = n.node!.status().net!.refusedPeers;

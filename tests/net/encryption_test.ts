@@ -3,12 +3,12 @@
  * negotiation of the connection encrypter refuses plaintext ("na") and accepts only Noise. So no peer can
  * get an unencrypted, unauthenticated connection (the gater then admits only members: gating_test.ts).
  */
+import { rawNode } from "./raw_node.ts";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { connect, type Socket } from "node:net";
 import type { Libp2p } from "@libp2p/interface";
-import { createLibp2pNode } from "../../src/net/mod.ts";
 import { newKeys } from "./cluster.ts";
 import { waitFor } from "./wait.ts";
 
@@ -48,13 +48,7 @@ async function negotiate(port: number, protocol: string): Promise<string[]> {
 
 test("a node's libp2p listener refuses plaintext and speaks only Noise", { timeout: 30_000 }, async () => {
   const [key] = await newKeys(1);
-  const node: Libp2p = await createLibp2pNode({
-    privateKey: key,
-    listen: ["/ip4/127.0.0.1/tcp/0"],
-    connectionGater: {},
-    natServices: false,
-  });
-  await node.start();
+  const node: Libp2p = await rawNode({ privateKey: key });
   try {
     const port = Number(node.getMultiaddrs()[0].toString().match(/\/tcp\/(\d+)/)![1]);
     for (const plain of ["/plaintext/2.0.0", "/plaintext/1.0.0", "/tls/1.0.0"]) {

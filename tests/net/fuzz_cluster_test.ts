@@ -7,6 +7,7 @@
  * at the end every acknowledged row is on every node and the replicas' checksums are equal. A non-member
  * sending valid consensus frames never gets a connection.
  */
+import { rawNode } from "./raw_node.ts";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
@@ -15,7 +16,6 @@ import { generateKeyPair } from "@libp2p/crypto/keys";
 import { multiaddr } from "@multiformats/multiaddr";
 import { encodeMessage } from "../../src/net/codec.ts";
 import { encodeFrames } from "../../src/net/framing.ts";
-import { createLibp2pNode } from "../../src/net/libp2p_node.ts";
 import { PAXOS_PROTOCOL } from "../../src/net/protocol.ts";
 import { callRpc } from "../../src/net/rpc.ts";
 import { ADMIN_PROTOCOL, encodeAdmin } from "../../src/server/admin_protocol.ts";
@@ -193,13 +193,7 @@ test("a non-member with valid-looking consensus frames never gets a connection; 
 }, async () => {
   const c = await startRogueCluster();
   const outsiderKey = await generateKeyPair("Ed25519");
-  const outsider = await createLibp2pNode({
-    privateKey: outsiderKey,
-    listen: [],
-    connectionGater: {},
-    natServices: false,
-  });
-  await outsider.start();
+  const outsider = await rawNode({ privateKey: outsiderKey, listen: [] });
   const writer = new Writer(c.nodes);
   try {
     await c.nodes[0].execute("CREATE TABLE t(id INTEGER PRIMARY KEY)");

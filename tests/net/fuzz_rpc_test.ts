@@ -3,28 +3,18 @@
  * handler whole or not at all, oversized length prefixes and silent or half-sent requests are cut off
  * (within the request deadline), and none of it stops well-formed calls from being answered.
  */
+import { varint } from "./fuzz_wire.ts";
+import { rawNode } from "./raw_node.ts";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import type { Libp2p } from "@libp2p/interface";
-import { generateKeyPair } from "@libp2p/crypto/keys";
-import { createLibp2pNode } from "../../src/net/libp2p_node.ts";
 import { callRpc, serveRpc } from "../../src/net/rpc.ts";
 import { encodeFrames } from "../../src/net/framing.ts";
 import { waitFor } from "./wait.ts";
 
 const PROTOCOL = "/fuzz/echo/1.0.0";
 
-async function node(): Promise<Libp2p> {
-  const n = await createLibp2pNode({
-    privateKey: await generateKeyPair("Ed25519"),
-    listen: ["/ip4/127.0.0.1/tcp/0"],
-    connectionGater: {},
-    natServices: false,
-  });
-  await n.start();
-  return n;
-}
+const node = () => rawNode();
 
 test("hostile callers of an RPC server: whole requests or none, deadlines, and honest calls still answered", {
   timeout: 60_000,
@@ -51,7 +41,7 @@ test("hostile callers of an RPC server: whole requests or none, deadlines, and h
           fc.uint8Array({ maxLength: 1024 }).map((b) => ({ kind: "framed", bytes: encodeFrames([b]) })),
           fc.integer({ min: 1025, max: 2 ** 40 }).map((n) => ({
             kind: "oversized",
-            bytes: lengthOnly(n),
+            bytes: varint(n), /* a length prefix and nothing after it */
           })),
           fc.uint8Array({ minLength: 2, maxLength: 1024 }).map((b) => ({
             kind: "half",
@@ -93,14 +83,3 @@ test("hostile callers of an RPC server: whole requests or none, deadlines, and h
     await server.stop();
   }
 });
-
-/** A varint length prefix and nothing after it. */
-function lengthOnly(n: number): Uint8Array {
-  const out: number[] = [];
-  while (n >= 0x80) {
-    out.push((n % 0x80) | 0x80);
-    n = Math.floor(n / 0x80);
-  }
-  out.push(n);
-  return Uint8Array.from(out);
-}

@@ -36,7 +36,8 @@ export interface Hostile {
   mustReject: boolean | undefined;
 }
 
-function varint(n: number): Uint8Array {
+/** An unsigned varint, as length prefixes are written. */
+export function varint(n: number): Uint8Array {
   const out: number[] = [];
   while (n >= 0x80) {
     out.push((n % 0x80) | 0x80);

@@ -3,28 +3,16 @@
  * admitted relay that is not a member), refusals are logged once, members removed at runtime are cut off,
  * and a member sending garbage or oversized frames is disconnected while the cluster carries on.
  */
+import { rawNode } from "./raw_node.ts";
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { Libp2p, PrivateKey } from "@libp2p/interface";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { multiaddr } from "@multiformats/multiaddr";
-import { createLibp2pNode, PAXOS_PROTOCOL, PaxosTransport, silentLogger } from "../../src/net/mod.ts";
+import { PAXOS_PROTOCOL, PaxosTransport, silentLogger } from "../../src/net/mod.ts";
 import { encodeFrames } from "../../src/net/framing.ts";
 import { agreedLeader, collectingLogger, newKeys, type PaxosHost, startCluster, stopAll } from "./cluster.ts";
 import { replicate } from "./replicate.ts";
 import { waitFor } from "./wait.ts";
-
-/** A libp2p node with no gating and no paxos logic: the test decides what it sends. */
-async function rawNode(key: PrivateKey): Promise<Libp2p> {
-  const node = await createLibp2pNode({
-    privateKey: key,
-    listen: ["/ip4/127.0.0.1/tcp/0"],
-    connectionGater: {},
-    natServices: false,
-  });
-  await node.start();
-  return node;
-}
 
 const addrOf = (h: PaxosHost) => multiaddr(h.transport.getMultiaddrs()[0]);
 
@@ -77,7 +65,7 @@ test(
     const { log, lines } = collectingLogger();
     const hosts = await startCluster(3, { log });
     const [relayKey] = await newKeys(1);
-    const relay = await rawNode(relayKey);
+    const relay = await rawNode({ privateKey: relayKey });
     const relayId = relay.peerId.toString();
     try {
       // A circuit address through `relay` admits it as infrastructure on hosts[0].
@@ -138,7 +126,7 @@ test("a member sending garbage or oversized frames is disconnected; the cluster 
   const badId = peerIdFromPrivateKey(badKey).toString();
   // 4 members, 3 well-behaved: a quorum without the bad one.
   const hosts = await startCluster(3, { log }, [badId]);
-  const bad = await rawNode(badKey);
+  const bad = await rawNode({ privateKey: badKey });
   try {
     await waitFor(() => agreedLeader(hosts) !== undefined, 10_000, "a leader");
     const frames = [

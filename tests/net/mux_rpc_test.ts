@@ -3,11 +3,9 @@
  * order), deadlines honoured per call, handler errors answered per call, a failed stream reopened by the
  * next call, in-flight calls bounded on both sides, oversized frames refused.
  */
+import { rawNode } from "./raw_node.ts";
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { generateKeyPair } from "@libp2p/crypto/keys";
-import type { Libp2p } from "@libp2p/interface";
-import { createLibp2pNode } from "../../src/net/mod.ts";
 import { MuxRpcClient, MuxRpcError, serveMuxRpc } from "../../src/net/mux_rpc.ts";
 import { RpcTimeoutError } from "../../src/net/rpc.ts";
 import { waitFor } from "./wait.ts";
@@ -16,16 +14,7 @@ const PROTOCOL = "/chiselstore-test/mux/1.0.0";
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-async function node(): Promise<Libp2p> {
-  const n = await createLibp2pNode({
-    privateKey: await generateKeyPair("Ed25519"),
-    listen: ["/ip4/127.0.0.1/tcp/0"],
-    connectionGater: {},
-    natServices: false,
-  });
-  await n.start();
-  return n;
-}
+const node = () => rawNode();
 
 /** A server whose handler the test steers: each request waits on a gate the test opens. */
 async function pair(
