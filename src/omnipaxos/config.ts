@@ -37,6 +37,13 @@ export interface OmniPaxosConfig<T = unknown> {
   flexibleQuorum?: { readQuorumSize: number; writeQuorumSize: number };
   /** Enables `snapshot()` and snapshot-based log sync. */
   snapshotter?: Snapshotter<T>;
+  /**
+   * The leader counts its own log towards a quorum only up to what the host reported durable
+   * (`markDurable`), instead of as soon as it wrote it. This lets a host send AcceptDecide before the
+   * leader's own fsync, in parallel with the followers' (docs/protocol.md, "Leader durability"). Default
+   * false: storage writes count as durable when made (MemoryStorage, or a host that syncs first).
+   */
+  leaderAcceptsWhenDurable?: boolean;
 }
 
 export interface ResolvedConfig<T> {
@@ -53,6 +60,7 @@ export interface ResolvedConfig<T> {
   readQuorum: number;
   writeQuorum: number;
   snapshotter: Snapshotter<T> | undefined;
+  leaderAcceptsWhenDurable: boolean;
 }
 
 function positiveInt(name: string, v: number | undefined, dflt: number): number {
@@ -113,5 +121,6 @@ export function resolveConfig<T>(c: OmniPaxosConfig<T>): ResolvedConfig<T> {
     readQuorum,
     writeQuorum,
     snapshotter: c.snapshotter,
+    leaderAcceptsWhenDurable: c.leaderAcceptsWhenDurable ?? false,
   };
 }

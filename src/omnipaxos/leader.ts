@@ -4,7 +4,7 @@ import { LeaderState, type PromiseMeta, promiseMetaGt } from "./leader_state.ts"
 import type { Accepted, NotAccepted, PrepareReq, PromiseMsg } from "./messages.ts";
 import type { SequencePaxos } from "./sequence_paxos.ts";
 import type { StorageOp } from "./storage.ts";
-import type { NodeId, StopSign } from "./types.ts";
+import type { DurabilityMark, NodeId, StopSign } from "./types.ts";
 
 /** BLE elected ballot n (ours): run Prepare. Idempotent: ignores n unless it beats our promise. */
 export function handleLeader<T>(sp: SequencePaxos<T>, n: Ballot): void {
@@ -106,7 +106,7 @@ function handleMajorityPromises<T>(sp: SequencePaxos<T>): void {
       sp.bufferedStopSign = undefined;
     }
   }
-  ls.acceptedIndexes.set(sp.pid, sp.log.acceptedIdx);
+  ls.acceptedIndexes.set(sp.pid, ownAccepted(sp));
   for (const p of sp.cfg.peers) if (ls.meta(p)) sendAcceptSync(sp, p);
   tryDecide(sp);
 }
@@ -156,7 +156,7 @@ export function flushBatch<T>(sp: SequencePaxos<T>): void {
   const entries = sp.batch;
   sp.batch = [];
   sp.log.write([{ op: "append", entries }]);
-  ls.acceptedIndexes.set(sp.pid, sp.log.acceptedIdx);
+  ls.acceptedIndexes.set(sp.pid, ownAccepted(sp));
   const decidedIdx = sp.log.decidedIdx;
   for (const f of sp.cfg.peers) {
     if (!ls.meta(f)) continue;
@@ -183,7 +183,7 @@ export function acceptStopSign<T>(sp: SequencePaxos<T>, ss: StopSign): void {
   const ls = sp.leaderState!;
   flushBatch(sp);
   sp.log.write([{ op: "setStopSign", ss }]);
-  ls.acceptedIndexes.set(sp.pid, sp.log.acceptedIdx);
+  ls.acceptedIndexes.set(sp.pid, ownAccepted(sp));
   for (const f of sp.cfg.peers) {
     if (!ls.meta(f)) continue;
     ls.pending.delete(f);
@@ -198,6 +198,34 @@ export function handleAccepted<T>(sp: SequencePaxos<T>, m: Accepted): void {
   // Accepted(n, i) stays true for the rest of round n, so keep the highest (duplicates may arrive late).
   const idx = Math.min(m.acceptedIdx, sp.log.acceptedIdx);
   if (idx > (ls.acceptedIndexes.get(m.from) ?? 0)) ls.acceptedIndexes.set(m.from, idx);
+  tryDecide(sp);
+}
+
+/**
+ * How much of our own log counts towards a quorum: all of it, or with leaderAcceptsWhenDurable only the
+ * part the host reported durable in this round, so a decision never rests on our unsynced write.
+ */
+function ownAccepted<T>(sp: SequencePaxos<T>): number {
+  const ls = sp.leaderState!;
+  return sp.cfg.leaderAcceptsWhenDurable ? Math.min(sp.log.acceptedIdx, ls.durableIdx) : sp.log.acceptedIdx;
+}
+
+/** Where our log stands now, to report with markDurable once a sync started after this call completes. */
+export function durabilityMark<T>(sp: SequencePaxos<T>): DurabilityMark | undefined {
+  const ls = sp.leaderState;
+  // Only accept-phase marks count: within one round's accept phase our log only grows, so the first idx
+  // entries are still the ones the sync wrote. (The prepare phase may still rewrite the log's suffix.)
+  if (!ls || sp.role !== "leader" || sp.phase !== "accept") return undefined;
+  return { n: copyBallot(ls.n), idx: sp.log.acceptedIdx };
+}
+
+/** The host made durable every write made before `mark` was taken: count that much of our log. */
+export function markDurable<T>(sp: SequencePaxos<T>, mark: DurabilityMark): void {
+  const ls = sp.leaderState;
+  if (!ls || sp.role !== "leader" || sp.phase !== "accept" || !ballotEq(mark.n, ls.n)) return;
+  if (mark.idx <= ls.durableIdx) return;
+  ls.durableIdx = mark.idx;
+  ls.acceptedIndexes.set(sp.pid, ownAccepted(sp));
   tryDecide(sp);
 }
 

@@ -28,6 +28,8 @@ export class LeaderState<T> {
   readonly seqs = new Map<NodeId, SequenceNumber>();
   /** The newest unsent accept-phase message per follower, extended in place until the outbox drains. */
   readonly pending = new Map<NodeId, AcceptDecide<T> | Decide>();
+  /** Our own log is durable up to here in this round (leaderAcceptsWhenDurable; see markDurable). */
+  durableIdx = 0;
   /** Per follower, what the last resend period saw (see probeStalledFollowers). */
   readonly probes = new Map<NodeId, { acc: number; decided: number }>();
 

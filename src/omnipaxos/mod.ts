@@ -5,7 +5,7 @@
 export { OmniPaxos, type OmniPaxosStatus } from "./omnipaxos.ts";
 export type { OmniPaxosConfig, Snapshotter } from "./config.ts";
 export { type Ballot, ballotEq, compareBallots, NO_BALLOT } from "./ballot.ts";
-export type { LogSync, NodeId, SequenceNumber, SnapshotData, StopSign } from "./types.ts";
+export type { DurabilityMark, LogSync, NodeId, SequenceNumber, SnapshotData, StopSign } from "./types.ts";
 export type { LogEntry } from "./log_entry.ts";
 export type { ReadConfirmation } from "./read_confirm.ts";
 export { isBleMessage, MESSAGE_TYPES } from "./messages.ts";

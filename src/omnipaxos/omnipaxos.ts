@@ -8,13 +8,13 @@ import { BallotLeaderElection } from "./ble.ts";
 import { type Ballot, copyBallot, isNoBallot } from "./ballot.ts";
 import { type OmniPaxosConfig, resolveConfig, type ResolvedConfig, validateNodes } from "./config.ts";
 import { ConfigError } from "./errors.ts";
-import { handleLeader, prepareIfUnpromised } from "./leader.ts";
+import { durabilityMark, handleLeader, markDurable, prepareIfUnpromised } from "./leader.ts";
 import { type LogEntry, readDecided, readEntry } from "./log_entry.ts";
 import { isBleMessage, type Message } from "./messages.ts";
 import type { ReadConfirmation } from "./read_confirm.ts";
 import { type PaxosCounters, type Phase, type Role, SequencePaxos } from "./sequence_paxos.ts";
 import type { Storage } from "./storage.ts";
-import type { NodeId, StopSign } from "./types.ts";
+import type { DurabilityMark, NodeId, StopSign } from "./types.ts";
 
 /** A snapshot of a server's consensus state, for status pages and tests. */
 export interface OmniPaxosStatus {
@@ -122,6 +122,20 @@ export class OmniPaxos<T> {
     const ble = this.#ble.takeOutgoing();
     const sp = this.#sp.takeOutgoing();
     return ble.length === 0 ? sp : sp.length === 0 ? ble : [...ble, ...sp];
+  }
+
+  /**
+   * With leaderAcceptsWhenDurable: where this leader's log stands now (undefined when not an
+   * accept-phase leader). Take it before starting a storage sync; once the sync completed, pass it to
+   * markDurable so the leader's own acceptance of those entries counts.
+   */
+  durabilityMark(): DurabilityMark | undefined {
+    return durabilityMark(this.#sp);
+  }
+
+  /** Every storage write made before `mark` was taken is durable (see durabilityMark). */
+  markDurable(mark: DurabilityMark): void {
+    markDurable(this.#sp, mark);
   }
 
   /** A new session with `pid` (connect or reconnect): a follower resyncs with its leader. */

@@ -1,4 +1,5 @@
 /** Identifiers and small value types shared by every part of the core. */
+import type { Ballot } from "./ballot.ts";
 
 /** A server's identity: a libp2p peer ID string in production, any non-empty string in tests. */
 export type NodeId = string;
@@ -39,4 +40,10 @@ export interface LogSync<T> {
   syncIdx: number;
   suffix: T[];
   stopSign?: StopSign;
+}
+
+/** A point in the leader's log, from `OmniPaxos.durabilityMark()`, to hand back to `markDurable()`. */
+export interface DurabilityMark {
+  readonly n: Ballot;
+  readonly idx: number;
 }

@@ -1,18 +1,17 @@
 /**
  * Replica: runs one OmniPaxos core in real time. It owns the tick timer and the pump that moves messages
- * out of the core, and it enforces the core's storage contract: the messages drained from the core are
- * sent only after `storage.sync()` made every write before the drain durable (group commit: one sync
- * covers everything the core did since the previous one).
+ * out of the core, and it enforces the core's storage contract (group commit: one `storage.sync()` covers
+ * everything the core wrote since the previous one).
  *
- * Decided entries go to the applier (which answers clients) as soon as this node holds them durably: a
- * decided entry below the accepted index covered by the last completed sync is applied *before* the sync
- * of this pass, so a client does not wait for the fsync of the decided index (issue 7). Why that is safe:
- * an entry is decided once a majority accepted it, and every acceptance counted in that majority is durable
- * (a follower sends Accepted after its sync; the leader sent the entry only after its own sync). The only
- * unsynced write it skips is `setDecidedIdx`, which a restart recovers from the log and a quorum (the
- * decided prefix is re-learnt in the next Prepare/AcceptSync round). What is not yet durable here (a
- * single-node cluster, where this node alone is the majority) is applied only after the sync. For the
- * same reason a Decide for durable entries leaves before the sync (`#sendDecidesEarly`).
+ * What may leave before the sync that covers this pass's writes (docs/protocol.md, "Leader durability"):
+ * - AcceptDecide: the leader ships new entries to the followers while its own fsync runs, so the two
+ *   fsyncs overlap instead of adding up. Safe because the core runs with `leaderAcceptsWhenDurable`: the
+ *   leader counts its own copy towards a quorum only after `markDurable`, i.e. after this sync completed.
+ * - Decide: a decided index is backed by a majority's *durable* acceptances (a follower sends Accepted
+ *   only after its sync; the leader counts itself only after its own), whatever this node has synced.
+ * Everything else (Promise, Accepted, AcceptSync, heartbeats, ...) waits for the sync, and nothing
+ * overtakes an earlier held message to the same peer (per-peer order carries the sequence numbers).
+ * For the same reason decided entries are applied (and clients answered) as soon as they are decided.
  */
 import { NodeError } from "./errors.ts";
 import {
@@ -61,7 +60,7 @@ export class Replica<T> {
   #dirty = false;
   #stopped = false;
   #applied: number;
-  /** The accepted index (log length) covered by the last completed sync: entries below it are durable. */
+  /** The accepted index (log length) covered by the last completed sync: new entries beyond it need one. */
   #durableIdx = 0;
   #leader: NodeId | undefined;
   /** Waiting for a leadership confirmation: ticket -> callbacks. */
@@ -72,7 +71,7 @@ export class Replica<T> {
 
   constructor(o: ReplicaOptions<T>) {
     this.#o = o;
-    this.core = new OmniPaxos<T>(o.config, o.storage);
+    this.core = new OmniPaxos<T>({ ...o.config, leaderAcceptsWhenDurable: true }, o.storage);
     this.#applied = o.appliedIdx ?? 0;
   }
 
@@ -162,18 +161,24 @@ export class Replica<T> {
       while (this.#dirty && !this.#fatal) {
         this.#dirty = false;
         await Promise.resolve(); // let synchronous bursts of events land first
+        const mark = this.core.durabilityMark();
         const out = this.core.outgoingMessages();
         const accepted = this.core.getAcceptedIdx();
-        // Decided and durable here: apply (answer clients) and tell followers now, before this pass's sync.
-        this.#applyDecided(this.#durableIdx);
-        const held = this.#sendDecidesEarly(out);
-        if (held.length > 0 || this.core.getDecidedIdx() > this.#durableIdx) {
+        const held = this.#sendEarly(out);
+        this.#applyDecided();
+        if (held.length > 0 || accepted > this.#durableIdx) {
           await this.#o.storage.sync?.();
           this.#durableIdx = accepted;
+          if (mark) {
+            const decided = this.core.getDecidedIdx();
+            this.core.markDurable(mark);
+            // Our own acceptance may complete a quorum: a new decision to apply and announce.
+            if (this.core.getDecidedIdx() > decided) this.#dirty = true;
+          }
           for (const m of held) this.#o.send(m);
         }
         this.#answerReads();
-        this.#applyDecided(Infinity);
+        this.#applyDecided();
         this.#noticeLeader();
       }
     } catch (e) {
@@ -187,16 +192,14 @@ export class Replica<T> {
   }
 
   /**
-   * Sends at once each Decide whose entries this node holds durably and that no earlier message to the same
-   * peer waits behind (per-peer order, and so sequence numbers, stay as the core produced them); returns
-   * the rest. A Decide is justified by the majority's durable acceptances, not by this node's unsynced
-   * `setDecidedIdx` write, so it need not wait for that write's fsync.
+   * Sends at once every AcceptDecide and Decide that no earlier held message to the same peer waits
+   * before (see the header); returns the rest, to send after the sync.
    */
-  #sendDecidesEarly(out: Message<T>[]): Message<T>[] {
+  #sendEarly(out: Message<T>[]): Message<T>[] {
     const held: Message<T>[] = [];
     const waiting = new Set<NodeId>();
     for (const m of out) {
-      if (m.type === "Decide" && m.decidedIdx <= this.#durableIdx && !waiting.has(m.to)) this.#o.send(m);
+      if ((m.type === "AcceptDecide" || m.type === "Decide") && !waiting.has(m.to)) this.#o.send(m);
       else {
         held.push(m);
         waiting.add(m.to);
@@ -215,12 +218,10 @@ export class Replica<T> {
     }
   }
 
-  /** Applies the decided entries below `limit` (the rest waits for a later call). */
-  #applyDecided(limit: number): void {
-    if (Math.min(this.core.getDecidedIdx(), limit) <= this.#applied) return;
-    let entries = this.core.readDecidedSuffix(this.#applied);
-    // A trimmed/snapshotted item stands for a prefix decided (and compacted) long ago: always in.
-    entries = entries.filter((e) => e.kind === "trimmed" || e.kind === "snapshotted" || e.idx < limit);
+  /** Applies every decided entry not applied yet. */
+  #applyDecided(): void {
+    if (this.core.getDecidedIdx() <= this.#applied) return;
+    const entries = this.core.readDecidedSuffix(this.#applied);
     if (entries.length === 0) return;
     this.#o.apply(entries);
     const last = entries[entries.length - 1];

@@ -98,7 +98,7 @@ function cluster(ids: string[], electionTicks = 5) {
         tickMs: 5,
         send: (m) => {
           const v = violatesDurability(m, storage) ??
-            (m.type === "Decide" && m.decidedIdx > 0
+            ((m.type === "Decide" || m.type === "AcceptDecide") && m.decidedIdx > 0
               ? undurableDecision(m.decidedIdx - 1, storages.values())
               : undefined);
           if (v) violations.push(`${id}: ${v}`);
@@ -154,6 +154,45 @@ test("the leader applies and announces a decided entry without waiting for its d
       "x applied everywhere while the leader's later syncs are held",
     );
     assert.ok(ls.durableDecided < leader.core.getDecidedIdx(), "x's decided index is not durable yet");
+    assert.deepEqual(c.violations, []);
+  } finally {
+    release?.();
+    for (const r of c.replicas.values()) await r.stop();
+  }
+});
+
+test("the leader ships entries before its own sync completes, and counts its copy only once durable", async () => {
+  const ids = ["p1", "p2", "p3"];
+  const c = cluster(ids, 400); // see above: held syncs stall the leader's heartbeats too
+  let release!: () => void;
+  try {
+    await waitFor(() => [...c.replicas.values()].some((r) => r.core.isLeader()), 10_000, "a leader");
+    const leaderId = ids.find((id) => c.replicas.get(id)!.core.isLeader())!;
+    const leader = c.replicas.get(leaderId)!;
+    leader.propose("warm-up");
+    await waitFor(() => ids.every((id) => c.applied.get(id)!.length === 1), 10_000, "warm-up applied");
+    const [fId, downId] = ids.filter((id) => id !== leaderId);
+    await c.replicas.get(downId)!.stop(); // the quorum is now the leader and fId
+    const ls = c.storages.get(leaderId)!;
+    const x = leader.core.getAcceptedIdx();
+    ls.hold = { idx: x - 1, until: new Promise((r) => release = r) }; // no sync of the leader completes
+    leader.propose("x");
+    await waitFor(() => c.storages.get(fId)!.durableAccepted > x, 10_000, "x durable at the follower");
+    assert.ok(ls.durableAccepted <= x, "the follower had x before the leader's own sync completed");
+    await waitFor(
+      () => (leader.core.status().acceptedIndexes?.[fId] ?? 0) > x,
+      10_000,
+      "the leader to hear the follower accepted x",
+    );
+    // Leader + follower make the quorum, but the leader's copy is not durable: x is not decided yet.
+    assert.ok(leader.core.getDecidedIdx() <= x, "x decided on a quorum that counted an unsynced copy");
+    assert.ok(!c.applied.get(leaderId)!.includes("x"));
+    release();
+    await waitFor(
+      () => c.applied.get(leaderId)!.at(-1) === "x" && c.applied.get(fId)!.at(-1) === "x",
+      10_000,
+      "x applied once the leader's sync completed",
+    );
     assert.deepEqual(c.violations, []);
   } finally {
     release?.();

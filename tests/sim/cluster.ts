@@ -2,9 +2,23 @@
  * A simulated Omni-Paxos cluster: servers on MemoryStorage (writes are instantly durable), a SimNetwork,
  * crash/restart on the same storage, and the safety checker run after every step. Scenario tests and the
  * randomized runner both drive this.
+ *
+ * With `syncLag`, storage behaves like FileStorage instead (LaggingStorage: durable only once synced, a
+ * crash loses the rest) and each server is driven the way the node's Replica drives it: the leader counts
+ * its own log only once synced (leaderAcceptsWhenDurable), AcceptDecide and Decide leave at once, every
+ * other message waits for the sync that covers the writes before it, and syncs complete at random later
+ * steps (or never, when the server crashes first).
  */
-import { MemoryStorage, type Message, type NodeId, OmniPaxos, type OmniPaxosConfig } from "../../mod.ts";
+import {
+  type DurabilityMark,
+  MemoryStorage,
+  type Message,
+  type NodeId,
+  OmniPaxos,
+  type OmniPaxosConfig,
+} from "../../mod.ts";
 import { checkWholeLog, SafetyChecker } from "./invariants.ts";
+import { LaggingStorage } from "./lagging_storage.ts";
 import { SimNetwork } from "./network.ts";
 import { Prng } from "./prng.ts";
 
@@ -17,6 +31,15 @@ export interface SimClusterOptions<T> {
   configFor?: (id: NodeId) => Partial<OmniPaxosConfig<T>>;
   /** Storage factory (e.g. a failing storage for atomicity tests). */
   storage?: (id: NodeId) => MemoryStorage<T>;
+  /** Storage durable only once synced, syncs completing later (see above). */
+  syncLag?: boolean;
+}
+
+/** A sync in flight: the writes it covers, the leader's mark to report, the messages it releases. */
+interface PendingSync<T> {
+  written: number;
+  mark: DurabilityMark | undefined;
+  held: Message<T>[];
 }
 
 export class SimCluster<T = string> {
@@ -29,6 +52,12 @@ export class SimCluster<T = string> {
   /** Logical time in ticks since the start. */
   now = 0;
   readonly #opts: SimClusterOptions<T>;
+  readonly #syncs = new Map<NodeId, PendingSync<T>[]>();
+  /**
+   * With syncLag: the chance a server's syncs complete at each tick and after each delivery. Slow syncs also
+   * hold heartbeats back, so they cause leader changes; a healing phase sets both to 1 (healthy disks).
+   */
+  syncChance = { tick: 0.5, delivery: 0.2 };
 
   constructor(opts: SimClusterOptions<T>) {
     this.#opts = opts;
@@ -36,13 +65,17 @@ export class SimCluster<T = string> {
     this.rng = new Prng(opts.seed ?? 1);
     this.net = new SimNetwork<T>(this.rng);
     for (const id of this.ids) {
-      this.storages.set(id, opts.storage?.(id) ?? new MemoryStorage<T>());
+      this.storages.set(
+        id,
+        opts.syncLag ? new LaggingStorage<T>() : opts.storage?.(id) ?? new MemoryStorage<T>(),
+      );
       this.start(id);
     }
   }
 
   config(id: NodeId): OmniPaxosConfig<T> {
-    return { pid: id, nodes: this.ids, ...this.#opts.config, ...this.#opts.configFor?.(id) };
+    const lag = this.#opts.syncLag ? { leaderAcceptsWhenDurable: true } : {};
+    return { pid: id, nodes: this.ids, ...this.#opts.config, ...this.#opts.configFor?.(id), ...lag };
   }
 
   /** Start (or restart after a crash) a server on its storage. */
@@ -56,6 +89,13 @@ export class SimCluster<T = string> {
   crash(id: NodeId): void {
     this.nodes.delete(id);
     this.net.dropAllOf(id);
+    const st = this.storages.get(id);
+    if (st instanceof LaggingStorage) {
+      const after = st.afterCrash(this.rng);
+      this.storages.set(id, after);
+      this.#syncs.delete(id);
+      this.checker.crashedTo(id, after.getDecidedIdx(), after.getPromise());
+    }
   }
 
   isUp(id: NodeId): boolean {
@@ -102,7 +142,55 @@ export class SimCluster<T = string> {
   #flush(id: NodeId): void {
     const n = this.nodes.get(id);
     if (!n) return;
-    for (const m of n.outgoingMessages()) this.net.send(structuredClone(m));
+    const st = this.storages.get(id);
+    if (!(st instanceof LaggingStorage)) {
+      for (const m of n.outgoingMessages()) this.net.send(structuredClone(m));
+      return;
+    }
+    const mark = n.durabilityMark();
+    const out = n.outgoingMessages();
+    const queue = this.#syncs.get(id) ?? [];
+    // Per-peer order: nothing overtakes a message already waiting for a sync.
+    const waiting = new Set<NodeId>();
+    for (const s of queue) for (const m of s.held) waiting.add(m.to);
+    const held: Message<T>[] = [];
+    for (const m of out) {
+      if ((m.type === "AcceptDecide" || m.type === "Decide") && !waiting.has(m.to)) {
+        this.net.send(structuredClone(m));
+      } else {
+        held.push(m);
+        waiting.add(m.to);
+      }
+    }
+    const last = queue.at(-1);
+    if (held.length === 0 && last && last.written === st.written && last.mark?.idx === mark?.idx) return;
+    queue.push({ written: st.written, mark, held });
+    this.#syncs.set(id, queue);
+  }
+
+  /** The oldest sync in flight at `id` completes: its writes are durable, its messages leave. */
+  #completeSync(id: NodeId): void {
+    const s = this.#syncs.get(id)?.shift();
+    const n = this.nodes.get(id);
+    const st = this.storages.get(id);
+    if (!s || !n || !(st instanceof LaggingStorage)) return;
+    st.syncTo(s.written);
+    if (s.mark) n.markDurable(s.mark);
+    for (const m of s.held) this.net.send(structuredClone(m));
+    this.#flush(id); // markDurable may have decided entries
+    this.checker.check(id, n);
+  }
+
+  /**
+   * Complete syncs in flight: at each server with probability `p`, a random number of its oldest ones (at
+   * least one; all of them half the time, as one group commit covers everything written before it).
+   */
+  #completeSyncs(p: number): void {
+    for (const [id, queue] of this.#syncs) {
+      if (queue.length === 0 || !this.rng.chance(p)) continue;
+      const k = p === 1 || this.rng.chance(0.5) ? queue.length : 1 + this.rng.int(queue.length);
+      for (let i = 0; i < k; i++) this.#completeSync(id);
+    }
   }
 
   deliver(m: Message<T>): void {
@@ -111,6 +199,7 @@ export class SimCluster<T = string> {
     n.handleIncoming(m);
     this.#flush(m.to);
     this.checker.check(m.to, n);
+    if (this.#opts.syncLag) this.#completeSyncs(this.syncChance.delivery);
   }
 
   /** One tick on every live server, then deliver everything (new messages included) up to `maxDeliveries`. */
@@ -121,6 +210,7 @@ export class SimCluster<T = string> {
       this.#flush(id);
       this.checker.check(id, n);
     }
+    if (this.#opts.syncLag) this.#completeSyncs(this.syncChance.tick);
     for (let i = 0; i < maxDeliveries; i++) {
       const m = this.net.take();
       if (!m) break;

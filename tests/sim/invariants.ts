@@ -34,6 +34,16 @@ export class SafetyChecker<T> {
     this.#promise.delete(pid);
   }
 
+  /**
+   * `pid` restarted on storage that lost its unsynced writes: its decided index and promise start again
+   * from what was durable (a promise it never sent may be forgotten; one it sent was synced first).
+   */
+  crashedTo(pid: string, decidedIdx: number, promise: Ballot | undefined): void {
+    this.#decidedIdx.set(pid, Math.min(this.#decidedIdx.get(pid) ?? 0, decidedIdx));
+    if (promise) this.#promise.set(pid, promise);
+    else this.#promise.delete(pid);
+  }
+
   propose(v: T): void {
     this.proposed.add(v);
   }

@@ -65,9 +65,12 @@ export function runSeed(
     config.flexibleQuorum = { readQuorumSize: n - write + 1, writeQuorumSize: write };
   }
   const priority = new Map(ids.map((id) => [id, r.chance(0.2) ? 1 : 0]));
+  // Half the runs: storage durable only once synced, driven like the node's Replica (cluster.ts).
+  const syncLag = r.chance(0.5);
   const c = new SimCluster<string>({
     ids,
     seed,
+    syncLag,
     config,
     configFor: (id) => ({ leaderPriority: priority.get(id) }),
   });
@@ -79,7 +82,9 @@ export function runSeed(
   c.net.faults = faults;
   c.checker.allowDuplicates = faults.duplicate > 0;
   const log = opts.log ?? (() => {});
-  log(`seed ${seed}: ${n} nodes ${JSON.stringify(config)} faults ${JSON.stringify(faults)}`);
+  log(
+    `seed ${seed}: ${n} nodes ${JSON.stringify(config)} faults ${JSON.stringify(faults)} syncLag ${syncLag}`,
+  );
   let counter = 0;
   let crashes = 0;
   const reconfigAt = r.chance(0.1) ? r.int(opts.chaosTicks ?? 300) : -1;
@@ -92,8 +97,11 @@ export function runSeed(
       const at = r.pick(live);
       for (let k = 1 + r.int(3); k > 0; k--) attempt(() => c.propose(at, `${at}:${++counter}`));
     }
-    if (r.chance(0.02) && live.length > 0) {
-      const v = r.pick(live);
+    // With syncLag, leaders crash more often: a crash between shipping entries and their own sync is
+    // where counting an unsynced copy would lose a decided entry.
+    const leaderNow = syncLag && r.chance(0.5) ? c.anyLeader() : undefined;
+    if (r.chance(syncLag ? 0.04 : 0.02) && live.length > 0) {
+      const v = leaderNow ?? r.pick(live);
       c.crash(v);
       crashes++;
       log(`t${c.now} crash ${v}`);
@@ -132,6 +140,7 @@ export function runSeed(
   // Heal: everyone back, a reliable network, new sessions everywhere.
   for (const id of ids) if (!c.isUp(id)) c.start(id);
   c.net.faults = { drop: 0, duplicate: 0, reorder: 0 };
+  c.syncChance = { tick: 1, delivery: 1 };
   c.healAll();
   const sealed = () => ids.some((id) => c.node(id).status().stopSign !== undefined);
   const limit = 400 + 40 * (config.electionTicks ?? 10) + 10 * (config.resendTicks ?? 25);
