@@ -19,7 +19,7 @@ import { StorageError } from "../omnipaxos/errors.ts";
 import { MemoryStorage } from "../omnipaxos/memory_storage.ts";
 import type { Storage, StorageOp } from "../omnipaxos/storage.ts";
 import type { SnapshotData, StopSign } from "../omnipaxos/types.ts";
-import { close, fsync, writeAt } from "./fsio.ts";
+import { close, fsync, writeAtSync } from "./fsio.ts";
 import { StorageCorruptionError } from "./errors.ts";
 import { acquireLock, releaseLock } from "./lock.ts";
 import { frameRecords, type PendingRecord, RECORD_BATCH, recordSize } from "./record.ts";
@@ -289,7 +289,7 @@ export class FileStorage implements Storage<Uint8Array> {
       // Records claim only fsynced bytes as durable (never mode: written ones), see record.ts.
       const synced = this.#opts.fsync === "never" ? this.#size : this.#synced;
       const buf = frameRecords(records, synced);
-      await writeAt(this.#fd, buf, this.#size);
+      writeAtSync(this.#fd, buf, this.#size);
       this.#size += buf.length;
       this.#stats.records += records.length;
       this.#stats.bytesWritten += buf.length;
