@@ -14,6 +14,7 @@ import { mplex } from "@libp2p/mplex";
 import { ping } from "@libp2p/ping";
 import { tcp } from "@libp2p/tcp";
 import { createLibp2p } from "libp2p";
+import { coalesceTcpWrites } from "./tcp_coalesce.ts";
 
 export interface Libp2pNodeOptions {
   privateKey: PrivateKey;
@@ -39,7 +40,7 @@ export async function createLibp2pNode(opts: Libp2pNodeOptions): Promise<Libp2p>
   // /p2p-circuit address.
   if (opts.relayVia) listen.push(`${opts.relayVia}/p2p-circuit`);
   const nat = opts.natServices ?? true;
-  return await createLibp2p({
+  const node = await createLibp2p({
     // The host registers its protocol handlers before start(), so no early inbound stream is refused.
     start: false,
     privateKey: opts.privateKey,
@@ -61,4 +62,6 @@ export async function createLibp2pNode(opts: Libp2pNodeOptions): Promise<Libp2p>
       ...(nat ? { dcutr: dcutr(), autonat: autoNAT() } : {}),
     },
   });
+  coalesceTcpWrites(node);
+  return node;
 }

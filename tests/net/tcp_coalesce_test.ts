@@ -1,0 +1,69 @@
+/**
+ * tcp_coalesce: everything sent on a libp2p TCP connection in one turn leaves in one socket write (issue 7),
+ * with the same bytes in the same order; the next turn's sends leave in a write of their own.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import type { Libp2p, Stream } from "@libp2p/interface";
+import { rawNode } from "./raw_node.ts";
+import { waitFor } from "./wait.ts";
+
+const PROTOCOL = "/chiselstore-test/sink/1.0.0";
+
+interface CountedSocket {
+  _write(...a: unknown[]): void;
+  _writev?(...a: unknown[]): void;
+}
+
+/** Counts the write syscalls libuv is asked for on `socket` (one per _write or _writev). */
+function countWrites(socket: CountedSocket): { writes: number } {
+  const n = { writes: 0 };
+  const write = socket._write.bind(socket);
+  socket._write = (...a: unknown[]) => {
+    n.writes++;
+    write(...a);
+  };
+  if (socket._writev) {
+    const writev = socket._writev.bind(socket);
+    socket._writev = (...a: unknown[]) => {
+      n.writes++;
+      writev(...a);
+    };
+  }
+  return n;
+}
+
+/** A connected pair: `b` collects every byte sent to it on PROTOCOL. */
+async function pair(): Promise<{ a: Libp2p; b: Libp2p; stream: Stream; received: number[] }> {
+  const [a, b] = await Promise.all([rawNode(), rawNode()]);
+  const received: number[] = [];
+  await b.handle(PROTOCOL, async (s: Stream) => {
+    for await (const chunk of s) for (const byte of chunk.subarray()) received.push(byte);
+  });
+  const stream = await a.dialProtocol(b.getMultiaddrs()[0], PROTOCOL);
+  return { a, b, stream, received };
+}
+
+test("frames sent in one turn leave in one socket write, in order and intact", async () => {
+  const { a, b, stream, received } = await pair();
+  try {
+    const conn = a.getConnections(b.peerId)[0] as unknown as { maConn: { socket: CountedSocket } };
+    const counter = countWrites(conn.maConn.socket);
+    const frames = Array.from({ length: 100 }, (_, i) => new Uint8Array(1 + (i % 37)).fill(i));
+    const want = frames.flatMap((f) => [...f]);
+    for (const f of frames) stream.send(f); // one turn: 100 yamux frames, 100 Noise messages
+    await waitFor(() => received.length >= want.length, 10_000, "every byte at the receiver");
+    assert.deepEqual(received, want);
+    // Without coalescing: two writes per Noise message (length, then ciphertext), 200 here.
+    assert.ok(counter.writes <= 3, `${counter.writes} socket writes for one turn's 100 frames`);
+
+    // A later turn writes again (nothing is held back waiting for more).
+    const before = counter.writes;
+    stream.send(new Uint8Array([7, 7, 7]));
+    await waitFor(() => received.length === want.length + 3, 10_000, "the next turn's frame");
+    assert.deepEqual(received.slice(-3), [7, 7, 7]);
+    assert.ok(counter.writes > before);
+  } finally {
+    await Promise.all([a.stop(), b.stop()]);
+  }
+});
