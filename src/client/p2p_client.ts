@@ -20,7 +20,7 @@ import { type Multiaddr, multiaddr } from "@multiformats/multiaddr";
 import { createLibp2p } from "libp2p";
 import { loadOrCreateIdentity } from "../net/identity.ts";
 import { MuxRpcClient, MuxRpcError } from "../net/mux_rpc.ts";
-import { coalesceTcpWrites } from "../net/tcp_coalesce.ts";
+import { tuneConnections } from "../net/connection_tuning.ts";
 import { callRpc, RpcTimeoutError } from "../net/rpc.ts";
 import { parsePeerAddr } from "../net/transport.ts";
 import { statementArgs, type StatementInput } from "../server/call_args.ts";
@@ -158,7 +158,7 @@ export class P2pClient {
       connectionGater: { denyDialMultiaddr: () => false },
       services: { identify: identify(), ping: ping() },
     });
-    coalesceTcpWrites(node);
+    tuneConnections(node);
     const client = new P2pClient(node, target, remotePeer, o);
     try {
       await client.status();

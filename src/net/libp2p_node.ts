@@ -14,7 +14,7 @@ import { mplex } from "@libp2p/mplex";
 import { ping } from "@libp2p/ping";
 import { tcp } from "@libp2p/tcp";
 import { createLibp2p } from "libp2p";
-import { coalesceTcpWrites } from "./tcp_coalesce.ts";
+import { tuneConnections } from "./connection_tuning.ts";
 
 export interface Libp2pNodeOptions {
   privateKey: PrivateKey;
@@ -62,6 +62,6 @@ export async function createLibp2pNode(opts: Libp2pNodeOptions): Promise<Libp2p>
       ...(nat ? { dcutr: dcutr(), autonat: autoNAT() } : {}),
     },
   });
-  coalesceTcpWrites(node);
+  tuneConnections(node);
   return node;
 }

@@ -1,10 +1,13 @@
 /**
- * tcp_coalesce: everything sent on a libp2p TCP connection in one turn leaves in one socket write (issue 7),
- * with the same bytes in the same order; the next turn's sends leave in a write of their own.
+ * connection_tuning: everything sent on a libp2p TCP connection in one turn leaves in one socket write (issue
+ * 7), with the same bytes in the same order, and the next turn's sends leave in a write of their own; Noise's
+ * length prefixes are read without building a new error per received chunk, with the same results.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Libp2p, Stream } from "@libp2p/interface";
+import { Uint8ArrayList } from "uint8arraylist";
+import { noiseLength } from "../../src/net/connection_tuning.ts";
 import { rawNode } from "./raw_node.ts";
 import { waitFor } from "./wait.ts";
 
@@ -66,4 +69,38 @@ test("frames sent in one turn leave in one socket write, in order and intact", a
   } finally {
     await Promise.all([a.stop(), b.stop()]);
   }
+});
+
+test("every connection reads Noise lengths with the shared-error decoder, and the traffic is intact", async () => {
+  const { a, b, stream, received } = await pair();
+  try {
+    for (const conn of [...a.getConnections(b.peerId), ...b.getConnections(a.peerId)]) {
+      const decoder =
+        (conn as unknown as { muxer: { maConn: { decoder: { lengthDecoder: unknown } } } }).muxer
+          .maConn.decoder;
+      assert.equal(decoder.lengthDecoder, noiseLength, `${conn.direction} connection's Noise decoder`);
+    }
+    // Messages larger than one Noise message (65,535 bytes) and than one TCP chunk, split at odd places.
+    const big = Uint8Array.from({ length: 200_000 }, (_, i) => (i * 7) % 251);
+    stream.send(big);
+    await waitFor(() => received.length >= big.length, 10_000, "the large message");
+    assert.deepEqual(Uint8Array.from(received), big);
+  } finally {
+    await Promise.all([a.stop(), b.stop()]);
+  }
+});
+
+test("noiseLength decodes like Noise's uint16BEDecode and signals short input with one shared RangeError", () => {
+  assert.equal(noiseLength(Uint8Array.of(0x12, 0x34, 0xff)), 0x1234);
+  assert.equal(noiseLength(new Uint8ArrayList(Uint8Array.of(0xff), Uint8Array.of(0xfe))), 0xfffe);
+  const errors = [new Uint8Array(0), Uint8Array.of(1), new Uint8ArrayList(Uint8Array.of(1))].map((d) => {
+    try {
+      noiseLength(d);
+    } catch (e) {
+      return e;
+    }
+    return undefined;
+  });
+  for (const e of errors) assert.ok(e instanceof RangeError);
+  assert.equal(errors[0], errors[1], "the same error object each time (no stack trace per chunk)");
 });

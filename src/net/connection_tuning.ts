@@ -1,0 +1,96 @@
+/**
+ * Two libp2p hot spots of the issue-7 profiles, fixed on each new connection (`tuneConnections(node)`).
+ *
+ * 1. Socket writes. @libp2p/tcp writes every buffer it is handed with its own `socket.write`, and Noise hands
+ *    it each message as two (the 2-byte length, then the ciphertext), so one small paxos frame cost two write
+ *    syscalls, and a pass that sends a frame, a reply and a window update on one connection cost six. On
+ *    loopback every write also runs the receiver's TCP stack and wakes it (in this VM about 70 µs each): socket
+ *    writes were the leader's largest single cost (15–26% of its CPU). The TCP connection's `sendData` is
+ *    replaced once (on its prototype) with one that corks the socket for the rest of the current JavaScript
+ *    turn and writes the buffers as one: everything sent on a connection while one batch of work runs leaves
+ *    in a single `writev` when the turn ends (`process.nextTick`, after the promise jobs of that turn). Same
+ *    bytes, same order, same backpressure answer (`socket.write`'s return value).
+ * 2. Noise's length decoder. Noise reads its 2-byte length prefixes with a decoder that signals "not enough
+ *    bytes yet" by throwing a *new* RangeError, which happens at the end of every received chunk; capturing
+ *    its stack trace cost 7% of the leader's CPU with one client. Each connection's decoder gets the same
+ *    function throwing one shared RangeError (the decoder only checks `instanceof RangeError`).
+ *
+ * Both patches check the shape of what they patch and otherwise leave the connection alone (circuit relay
+ * connections, or a libp2p release that changed these internals): the effect is then only on speed.
+ */
+import type { Libp2p } from "@libp2p/interface";
+import process from "node:process";
+
+interface CorkableSocket {
+  cork(): void;
+  uncork(): void;
+  write(buf: Uint8Array): boolean;
+  writableCorked: number;
+  destroyed: boolean;
+}
+
+interface BufferList {
+  byteLength: number;
+  subarray(): Uint8Array;
+}
+
+interface SocketConn {
+  socket?: CorkableSocket;
+  sendData?: (data: BufferList) => { sentBytes: number; canSendMore: boolean };
+}
+
+const PATCHED = Symbol.for("chiselstore.tcpCoalesced");
+
+/** What LengthPrefixedDecoder reads as "wait for more bytes"; shared, so no stack trace per chunk. */
+const NEED_MORE = new RangeError("incomplete Noise length prefix");
+
+interface ByteList {
+  byteLength: number;
+  getUint16(at: number): number;
+}
+
+/** Noise's 2-byte big-endian length prefix, as @chainsafe/libp2p-noise's uint16BEDecode, minus the new error. */
+export function noiseLength(data: Uint8Array | ByteList): number {
+  if (data.byteLength < 2) throw NEED_MORE;
+  return data instanceof Uint8Array ? (data[0] << 8) | data[1] : data.getUint16(0);
+}
+
+interface NoiseDecoderHolder {
+  muxer?: { maConn?: { decoder?: { lengthDecoder?: (d: unknown) => number } } };
+}
+
+function isCorkable(s: unknown): s is CorkableSocket {
+  const x = s as CorkableSocket | undefined;
+  return typeof x?.cork === "function" && typeof x.uncork === "function" && typeof x.write === "function";
+}
+
+/** The replacement `sendData`: one corked write per call, uncorked once the current turn's work is done. */
+function coalescedSendData(this: SocketConn, data: BufferList): { sentBytes: number; canSendMore: boolean } {
+  const socket = this.socket!;
+  if (socket.writableCorked === 0 && !socket.destroyed) {
+    socket.cork();
+    process.nextTick(() => socket.uncork());
+  }
+  return { sentBytes: data.byteLength, canSendMore: socket.write(data.subarray()) };
+}
+
+/** Swaps the Noise length decoder of one connection (see 2 above); true when it did. */
+export function tuneNoiseDecoder(conn: unknown): boolean {
+  const decoder = (conn as NoiseDecoderHolder).muxer?.maConn?.decoder;
+  if (!decoder || decoder.lengthDecoder?.name !== "uint16BEDecode") return false;
+  decoder.lengthDecoder = noiseLength as (d: unknown) => number;
+  return true;
+}
+
+/** Patches the TCP connection class once and every new connection's Noise decoder (see above). */
+export function tuneConnections(node: Libp2p): void {
+  node.addEventListener("connection:open", (evt: CustomEvent<unknown>) => {
+    tuneNoiseDecoder(evt.detail);
+    const maConn = (evt.detail as { maConn?: SocketConn }).maConn;
+    if (!maConn || !isCorkable(maConn.socket)) return;
+    const proto = Object.getPrototypeOf(maConn) as SocketConn & { [PATCHED]?: boolean };
+    if (proto[PATCHED] || !Object.hasOwn(proto, "sendData")) return;
+    proto.sendData = coalescedSendData;
+    proto[PATCHED] = true;
+  });
+}
