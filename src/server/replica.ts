@@ -15,6 +15,8 @@
  */
 import { NodeError } from "./errors.ts";
 import {
+  ballotEq,
+  type DurabilityMark,
   type LogEntry,
   type Message,
   type NodeId,
@@ -63,6 +65,8 @@ export class Replica<T> {
   /** The accepted index (log length) covered by the last completed sync: new entries beyond it need one. */
   #durableIdx = 0;
   #leader: NodeId | undefined;
+  /** The last durability mark handed to the core (a new round's, or a longer one, needs a sync first). */
+  #marked: DurabilityMark | undefined;
   /** Waiting for a leadership confirmation: ticket -> callbacks. */
   readonly #reads = new Map<number, { resolve(idx: number): void; reject(e: Error): void }>();
   /** Waiting until the applied index reaches idx. */
@@ -166,12 +170,15 @@ export class Replica<T> {
         const accepted = this.core.getAcceptedIdx();
         const held = this.#sendEarly(out);
         this.#applyDecided();
-        if (held.length > 0 || accepted > this.#durableIdx) {
+        const newMark = mark !== undefined &&
+          (!this.#marked || !ballotEq(mark.n, this.#marked.n) || mark.idx > this.#marked.idx);
+        if (held.length > 0 || accepted > this.#durableIdx || newMark) {
           await this.#o.storage.sync?.();
           this.#durableIdx = accepted;
           if (mark) {
             const decided = this.core.getDecidedIdx();
             this.core.markDurable(mark);
+            this.#marked = mark;
             // Our own acceptance may complete a quorum: a new decision to apply and announce.
             if (this.core.getDecidedIdx() > decided) this.#dirty = true;
           }
