@@ -5,15 +5,15 @@
  *    it each message as two (the 2-byte length, then the ciphertext), so one small paxos frame cost two write
  *    syscalls, and a pass that sends a frame, a reply and a window update on one connection cost six. On
  *    loopback every write also runs the receiver's TCP stack and wakes it (in this VM about 70 µs each): socket
- *    writes were the leader's largest single cost (15–26% of its CPU). The TCP connection's `sendData` is
+ *    writes were the leader's largest single cost (15–26% of its profile samples). The TCP connection's `sendData` is
  *    replaced once (on its prototype) with one that corks the socket for the rest of the current JavaScript
  *    turn and writes the buffers as one: everything sent on a connection while one batch of work runs leaves
  *    in a single `writev` when the turn ends (`process.nextTick`, after the promise jobs of that turn). Same
  *    bytes, same order, same backpressure answer (`socket.write`'s return value).
  * 2. Noise's length decoder. Noise reads its 2-byte length prefixes with a decoder that signals "not enough
- *    bytes yet" by throwing a *new* RangeError, which happens at the end of every received chunk; capturing
- *    its stack trace cost 7% of the leader's CPU with one client. Each connection's decoder gets the same
- *    function throwing one shared RangeError (the decoder only checks `instanceof RangeError`).
+ *    bytes yet" by throwing a *new* RangeError, which happens at the end of every received chunk; building it
+ *    (stack trace included) took 7% of the leader's profile samples with one client. Each connection's decoder
+ *    gets the same function throwing one shared RangeError (the decoder only checks `instanceof RangeError`).
  *
  * Both patches check the shape of what they patch and otherwise leave the connection alone (circuit relay
  * connections, or a libp2p release that changed these internals): the effect is then only on speed.
