@@ -54,6 +54,8 @@ import { Replica, type SyncableStorage } from "./replica.ts";
 import { type HttpApi, type HttpApiOptions, startHttpApi } from "./http/server.ts";
 import { PendingRequests } from "./pending.ts";
 import { RequestIds } from "./inflight.ts";
+import { setImmediate } from "node:timers";
+import { collectGarbage } from "./release_memory.ts";
 import {
   ADMIN_PROTOCOL,
   type AdminRequest,
@@ -174,6 +176,8 @@ const MAX_RPC_BYTES = 64 << 20;
 const MAX_JOIN_BYTES = 1 << 30;
 /** How long the previous configuration's replica keeps answering after a membership change. */
 const RETIRE_AFTER_MS = 10_000;
+/** Snapshots at least this large are followed by a full garbage collection (see #afterSnapshot). */
+const GC_AFTER_SNAPSHOT_BYTES = 16 << 20;
 
 type ClosableStorage = SyncableStorage<Uint8Array> & { close?(): Promise<void> };
 /** Members ask each other for their status (JSON) to build cluster views: /nodes, the dashboard. */
@@ -325,7 +329,10 @@ export class ChiselStore {
   async #openStorage(configId: number): Promise<ClosableStorage> {
     if (!this.#dataDir) return new MemoryStorage<Uint8Array>();
     const dir = logDirFor(this.#dataDir, configId);
-    const storage = await FileStorage.open(dir, { fsync: this.#o.fsync ?? "always" });
+    const storage = await FileStorage.open(dir, {
+      fsync: this.#o.fsync ?? "always",
+      onSnapshotWritten: (bytes) => this.#afterSnapshot(bytes),
+    });
     const r = storage.recoveryReport;
     if (r.truncatedAt !== undefined) {
       this.#log(
@@ -339,6 +346,25 @@ export class ChiselStore {
   }
 
   /** Start a node: load (or create) its identity and state, join its peers, begin electing. */
+  /**
+   * A snapshot file was written and its bytes dropped: after a large one, a full garbage collection gives the
+   * dropped database copy back at once (src/server/release_memory.ts), once the current work has let go of it.
+   */
+  #afterSnapshot(bytes: number): void {
+    if (bytes < GC_AFTER_SNAPSHOT_BYTES) return;
+    setImmediate(() => {
+      const t0 = performance.now();
+      if (collectGarbage()) {
+        this.#log(
+          "debug",
+          `garbage collected after a ${(bytes / 2 ** 20).toFixed(0)} MiB snapshot in ${
+            (performance.now() - t0).toFixed(0)
+          } ms`,
+        );
+      }
+    });
+  }
+
   static async start(o: ChiselStoreOptions = {}): Promise<ChiselStore> {
     const dataDir = o.memory ? undefined : (o.dataDir ?? "./data");
     let privateKey: PrivateKey;

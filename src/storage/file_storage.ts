@@ -46,6 +46,11 @@ export interface FileStorageOptions {
   batchBytes?: number;
   /** Rewrite the log as a checkpoint once the segment exceeds this and twice the last checkpoint. */
   checkpointBytes?: number;
+  /**
+   * Called after a commit wrote a new snapshot file and dropped the snapshot's bytes from memory, with their
+   * size (the node runs a garbage collection after large ones; src/server/release_memory.ts).
+   */
+  onSnapshotWritten?: (bytes: number) => void;
 }
 
 export interface FileStorageStats {
@@ -67,7 +72,8 @@ const DEFAULTS = { fsync: "always", batchMs: 10, batchBytes: 1 << 20, checkpoint
 export class FileStorage implements Storage<Uint8Array> {
   readonly dir: string;
   readonly recoveryReport: RecoveryReport;
-  readonly #opts: Required<FileStorageOptions>;
+  readonly #opts: Required<Omit<FileStorageOptions, "onSnapshotWritten">>;
+  readonly #onSnapshotWritten: ((bytes: number) => void) | undefined;
   readonly #logDir: string;
   readonly #snapDir: string;
   #view: View;
@@ -102,7 +108,9 @@ export class FileStorage implements Storage<Uint8Array> {
 
   private constructor(
     dir: string,
-    opts: Required<FileStorageOptions>,
+    opts:
+      & Required<Omit<FileStorageOptions, "onSnapshotWritten">>
+      & Pick<FileStorageOptions, "onSnapshotWritten">,
     s: {
       view: View;
       snapshot: SnapshotRef | undefined;
@@ -113,6 +121,7 @@ export class FileStorage implements Storage<Uint8Array> {
   ) {
     this.dir = dir;
     this.#opts = opts;
+    this.#onSnapshotWritten = opts.onSnapshotWritten;
     this.#logDir = `${dir}/log`;
     this.#snapDir = `${dir}/snapshots`;
     this.#view = s.view;
@@ -355,6 +364,7 @@ export class FileStorage implements Storage<Uint8Array> {
     this.#stats.commits++;
     this.#stats.bytesWritten += size;
     if (durable) this.#stats.fsyncs += 2;
+    if (snap && !snap.ref) this.#onSnapshotWritten?.(snap.data.length);
   }
 
   getPromise(): Ballot | undefined {

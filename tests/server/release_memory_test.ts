@@ -1,0 +1,72 @@
+/**
+ * After a large snapshot the node runs a full garbage collection, so the dropped copy of the database leaves
+ * the RSS at once (issue 7, memory): the collector is reachable on both runtimes and frees a dropped buffer,
+ * FileStorage reports each snapshot file it wrote, and a node collects after a snapshot of 16 MiB or more.
+ */
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { test } from "node:test";
+import { ChiselStore } from "../../mod.ts";
+import { collectGarbage, garbageCollections } from "../../src/server/release_memory.ts";
+import { FileStorage } from "../../src/storage/mod.ts";
+import { waitFor } from "../net/wait.ts";
+
+/** Memory held outside V8's heap by ArrayBuffers (Deno reports it as `external`). */
+function bufferBytes(): number {
+  const m = process.memoryUsage();
+  return m.arrayBuffers > 0 ? m.arrayBuffers : m.external;
+}
+
+test("collectGarbage runs a full collection that frees a dropped 64 MiB buffer", () => {
+  let big: Uint8Array | undefined = new Uint8Array(64 << 20).fill(1);
+  const held = bufferBytes();
+  assert.equal(big[123], 1);
+  big = undefined;
+  const before = garbageCollections();
+  assert.equal(collectGarbage(), true);
+  assert.equal(garbageCollections(), before + 1);
+  assert.ok(bufferBytes() < held - (48 << 20), `buffers ${held} -> ${bufferBytes()} bytes`);
+});
+
+test("FileStorage reports the size of each snapshot file it writes, once", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "chisel-gc-"));
+  const seen: number[] = [];
+  const s = await FileStorage.open(dir, { fsync: "never", onSnapshotWritten: (n) => seen.push(n) });
+  try {
+    s.write([{ op: "append", entries: [1, 2, 3].map((b) => new Uint8Array([b])) }, {
+      op: "setDecidedIdx",
+      idx: 3,
+    }]);
+    await s.sync();
+    assert.deepEqual(seen, []);
+    s.write([{ op: "trim", idx: 2 }, {
+      op: "setSnapshot",
+      snapshot: { idx: 2, data: new Uint8Array(12_345) },
+    }]);
+    await s.sync();
+    assert.deepEqual(seen, [12_345]);
+    s.write([{ op: "append", entries: [new Uint8Array([4])] }]);
+    await s.sync(); // no new snapshot: no call
+    assert.deepEqual(seen, [12_345]);
+  } finally {
+    await s.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("a node collects garbage after writing a snapshot of 16 MiB or more", async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), "chisel-gc-node-"));
+  const node = await ChiselStore.start({ dataDir, fsync: "never", snapshotEntries: 10 });
+  try {
+    await node.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, b BLOB)");
+    const before = garbageCollections();
+    for (let i = 0; i < 24; i++) await node.execute("INSERT INTO t(b) VALUES (zeroblob(1048576))");
+    await waitFor(() => garbageCollections() > before, 20_000, "a collection after the 16+ MiB snapshot");
+  } finally {
+    await node.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
