@@ -345,7 +345,6 @@ export class ChiselStore {
     return storage;
   }
 
-  /** Start a node: load (or create) its identity and state, join its peers, begin electing. */
   /**
    * A snapshot file was written and its bytes dropped: after a large one, a full garbage collection gives the
    * dropped database copy back at once (src/server/release_memory.ts), once the current work has let go of it.
@@ -365,6 +364,7 @@ export class ChiselStore {
     });
   }
 
+  /** Start a node: load (or create) its identity and state, join its peers, begin electing. */
   static async start(o: ChiselStoreOptions = {}): Promise<ChiselStore> {
     const dataDir = o.memory ? undefined : (o.dataDir ?? "./data");
     let privateKey: PrivateKey;
