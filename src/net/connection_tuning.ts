@@ -64,12 +64,25 @@ function isCorkable(s: unknown): s is CorkableSocket {
   return typeof x?.cork === "function" && typeof x.uncork === "function" && typeof x.write === "function";
 }
 
+/**
+ * Ends the turn's cork. Nothing may throw out of a tick callback (it would end the process): a socket that
+ * died meanwhile is simply left alone, its buffered bytes go with it.
+ */
+function uncork(socket: CorkableSocket): void {
+  if (socket.destroyed) return;
+  try {
+    socket.uncork();
+  } catch {
+    // the write error reaches libp2p through the socket's 'error' event, as for any failed write
+  }
+}
+
 /** The replacement `sendData`: one corked write per call, uncorked once the current turn's work is done. */
 function coalescedSendData(this: SocketConn, data: BufferList): { sentBytes: number; canSendMore: boolean } {
   const socket = this.socket!;
   if (socket.writableCorked === 0 && !socket.destroyed) {
     socket.cork();
-    process.nextTick(() => socket.uncork());
+    process.nextTick(uncork, socket);
   }
   return { sentBytes: data.byteLength, canSendMore: socket.write(data.subarray()) };
 }

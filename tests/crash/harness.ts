@@ -103,7 +103,9 @@ export class ProcCluster {
       }
       for (let i = 0; i < n; i++) c.spawn(i);
       await Promise.all(c.nodes.map((_, i) => c.waitReady(i)));
-      return await fn(c);
+      const result = await fn(c);
+      c.#checkNoneExitedAlone();
+      return result;
     } catch (e) {
       throw new Error(`${(e as Error).message}\n${c.outputTail()}`, { cause: e });
     } finally {
@@ -157,7 +159,8 @@ export class ProcCluster {
     const p = me.proc;
     if (!p) throw new Error(`${me.name} is not running`);
     me.proc = undefined;
-    process.kill(p.child.pid!, "SIGKILL");
+    // A process that already exited (and was reaped) has nothing left to kill.
+    if (p.child.exitCode === null && p.child.signalCode === null) process.kill(p.child.pid!, "SIGKILL");
     await p.exited;
     everyChild.delete(p);
     me.pastOutput.push(p.stderr());
@@ -252,6 +255,18 @@ export class ProcCluster {
       const all = [...n.pastOutput, n.proc?.stderr() ?? ""].join("").trimEnd().split("\n");
       return `--- ${n.name} (${n.peerId}) ---\n${all.slice(-lines).join("\n")}`;
     }).join("\n");
+  }
+
+  /** A node that should be running but whose process ended by itself crashed: that fails the test. */
+  #checkNoneExitedAlone(): void {
+    const dead = this.nodes.filter((n) =>
+      n.proc && (n.proc.child.exitCode !== null || n.proc.child.signalCode !== null)
+    );
+    if (dead.length === 0) return;
+    const what = dead.map((n) => `${n.name} (${n.proc!.child.exitCode ?? n.proc!.child.signalCode})`).join(
+      ", ",
+    );
+    throw new Error(`node process(es) exited by themselves: ${what}`);
   }
 
   async #killAll(): Promise<void> {
