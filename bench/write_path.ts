@@ -14,20 +14,32 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import { LocalCluster } from "../src/cli/bench/cluster.ts";
 import { agreedLeader } from "../src/cli/bench/failover.ts";
-import { parseStatCpu } from "../src/cli/bench/procstat.ts";
+import { sampleProcess } from "../src/cli/bench/procstat.ts";
 import { createTableSql, insertOp, runPhase } from "../src/cli/bench/workload.ts";
 import { P2pClient } from "../src/client/p2p_client.ts";
 
-const { values } = parseArgs({
-  options: {
-    inflight: { type: "string", default: "1,64" },
-    mode: { type: "string", default: "leader,rr" },
-    "duration-s": { type: "string", default: "4" },
-    rounds: { type: "string", default: "1" },
-    fsync: { type: "string", default: "always" },
-    out: { type: "string", default: "bench/results/write_path.json" },
-  },
-});
+const USAGE = "usage: npm run bench:write-path -- [--inflight 1,64] [--mode leader,rr] [--duration-s 4] " +
+  "[--rounds 1] [--fsync always|batch|never] [--out file.json]";
+
+function options() {
+  try {
+    return parseArgs({
+      options: {
+        inflight: { type: "string", default: "1,64" },
+        mode: { type: "string", default: "leader,rr" },
+        "duration-s": { type: "string", default: "4" },
+        rounds: { type: "string", default: "1" },
+        fsync: { type: "string", default: "always" },
+        out: { type: "string", default: "bench/results/write_path.json" },
+      },
+    }).values;
+  } catch (e) {
+    console.error(`${(e as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+}
+
+const values = options();
 const list = (s: string) => s.split(",").map((x) => x.trim()).filter(Boolean);
 const inflights = list(values.inflight!).map(Number);
 const modes = list(values.mode!);
@@ -45,7 +57,8 @@ if (
   process.exit(2);
 }
 
-const cpuMs = (pid: number) => parseStatCpu(readFileSync(`/proc/${pid}/stat`, "utf8"), 100) * 1000;
+/** CPU time of each process so far, in µs. */
+const cpuUs = async (pids: number[]) => (await Promise.all(pids.map(sampleProcess))).map((p) => p.cpuS * 1e6);
 const writes = (pid: number) => Number(/syscw:\s*(\d+)/.exec(readFileSync(`/proc/${pid}/io`, "utf8"))?.[1]);
 
 interface Sample {
@@ -74,13 +87,13 @@ async function phase(mode: string, inflight: number, round: number): Promise<Sam
     await leader.client.execute(createTableSql("t"));
     await runPhase({ clients, inflight, durationMs: 1000, op: insertOp("t") });
     const pids = c.nodes.map((n) => n.pid!);
-    const cpu0 = pids.map(cpuMs);
+    const cpu0 = await cpuUs(pids);
     const w0 = pids.map(writes);
     const me0 = process.cpuUsage();
     const r = await runPhase({ clients, inflight, durationMs, op: insertOp("t") });
     const me = process.cpuUsage(me0);
     const per = (v: number) => Math.round(v / Math.max(1, r.count));
-    const cpu = pids.map((p, i) => per((cpuMs(p) - cpu0[i]) * 1000));
+    const cpu = (await cpuUs(pids)).map((v, i) => per(v - cpu0[i]));
     const wr = pids.map((p, i) => Number(((writes(p) - w0[i]) / Math.max(1, r.count)).toFixed(2)));
     const li = c.nodes.indexOf(leader);
     const client = per(me.user + me.system);

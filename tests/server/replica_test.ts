@@ -82,6 +82,16 @@ test("replicas over an async network: write-before-send, ordered exactly-once ap
   }
 });
 
+/** Waits for a leader, then for one entry ("warm-up") applied on every replica. */
+async function leaderWithWarmUp(c: ReturnType<typeof cluster>, ids: string[]) {
+  await waitFor(() => [...c.replicas.values()].some((r) => r.core.isLeader()), 10_000, "a leader");
+  const leaderId = ids.find((id) => c.replicas.get(id)!.core.isLeader())!;
+  const leader = c.replicas.get(leaderId)!;
+  leader.propose("warm-up");
+  await waitFor(() => ids.every((id) => c.applied.get(id)!.length === 1), 10_000, "warm-up applied");
+  return { leaderId, leader };
+}
+
 /** Replicas r1..rN on SlowDurableStorage over an async in-process network, checking durability rules. */
 function cluster(ids: string[], electionTicks = 5) {
   const storages = new Map(ids.map((id) => [id, new SlowDurableStorage()]));
@@ -139,11 +149,7 @@ test("the leader applies and announces a decided entry without waiting for its d
   const c = cluster(ids, 400);
   let release!: () => void;
   try {
-    await waitFor(() => [...c.replicas.values()].some((r) => r.core.isLeader()), 10_000, "a leader");
-    const leaderId = ids.find((id) => c.replicas.get(id)!.core.isLeader())!;
-    const leader = c.replicas.get(leaderId)!;
-    leader.propose("warm-up");
-    await waitFor(() => ids.every((id) => c.applied.get(id)!.length === 1), 10_000, "warm-up applied");
+    const { leaderId, leader } = await leaderWithWarmUp(c, ids);
     // Once x is durable at the leader, no later sync there completes (the one of x's decided index included).
     const ls = c.storages.get(leaderId)!;
     ls.hold = { idx: leader.core.getAcceptedIdx(), until: new Promise((r) => release = r) };
@@ -166,11 +172,7 @@ test("the leader ships entries before its own sync completes, and counts its cop
   const c = cluster(ids, 400); // see above: held syncs stall the leader's heartbeats too
   let release!: () => void;
   try {
-    await waitFor(() => [...c.replicas.values()].some((r) => r.core.isLeader()), 10_000, "a leader");
-    const leaderId = ids.find((id) => c.replicas.get(id)!.core.isLeader())!;
-    const leader = c.replicas.get(leaderId)!;
-    leader.propose("warm-up");
-    await waitFor(() => ids.every((id) => c.applied.get(id)!.length === 1), 10_000, "warm-up applied");
+    const { leaderId, leader } = await leaderWithWarmUp(c, ids);
     const [fId, downId] = ids.filter((id) => id !== leaderId);
     await c.replicas.get(downId)!.stop(); // the quorum is now the leader and fId
     const ls = c.storages.get(leaderId)!;
