@@ -179,7 +179,11 @@ const RETIRE_AFTER_MS = 10_000;
 /** Snapshots at least this large are followed by a full garbage collection (see #afterSnapshot). */
 const GC_AFTER_SNAPSHOT_BYTES = 16 << 20;
 
-type ClosableStorage = SyncableStorage<Uint8Array> & { close?(): Promise<void> };
+type ClosableStorage = SyncableStorage<Uint8Array> & {
+  close?(): Promise<void>;
+  /** FileStorage: resolves once the current snapshot's bytes are written out and no longer held. */
+  snapshotWritten?(): Promise<void>;
+};
 /** Members ask each other for their status (JSON) to build cluster views: /nodes, the dashboard. */
 export const STATUS_PROTOCOL = "/chiselstore/status/1.0.0";
 
@@ -1099,5 +1103,9 @@ export class ChiselStore {
     if (applied - core.getCompactedIdx() < every || applied > core.getDecidedIdx()) return;
     core.snapshot(applied, true);
     this.#log("debug", `snapshot at ${applied}`);
+    // Until the export's copy is written out, applying would grow the database next to it: three copies
+    // at the peak instead of two (docs/performance.md, "Memory").
+    const written = this.#storage.snapshotWritten?.();
+    if (written) this.#replica.holdApply(written);
   }
 }

@@ -71,6 +71,8 @@ export class Replica<T> {
   readonly #reads = new Map<number, { resolve(idx: number): void; reject(e: Error): void }>();
   /** Waiting until the applied index reaches idx. */
   #appliedWaiters: Waiter[] = [];
+  /** Applying waits while this is pending (see holdApply). */
+  #applyHold: Promise<void> | undefined;
   #fatal: unknown;
 
   constructor(o: ReplicaOptions<T>) {
@@ -105,6 +107,22 @@ export class Replica<T> {
 
   get leader(): NodeId | undefined {
     return this.core.getCurrentLeader();
+  }
+
+  /**
+   * Applies no decided entry until `until` settles (either way), then catches up. Consensus goes on meanwhile:
+   * the node uses this while a snapshot's bytes are written out, so that the database, which applying
+   * grows, does not grow next to that copy of it.
+   */
+  holdApply(until: Promise<unknown>): void {
+    const hold: Promise<void> = until.then(
+      () => {},
+      () => {}, // a failed snapshot write poisons the storage: the next sync reports it
+    ).then(() => {
+      if (this.#applyHold === hold) this.#applyHold = undefined;
+      this.kick();
+    });
+    this.#applyHold = hold;
   }
 
   /** A message from the transport (its `from` already authenticated). */
@@ -227,7 +245,7 @@ export class Replica<T> {
 
   /** Applies every decided entry not applied yet. */
   #applyDecided(): void {
-    if (this.core.getDecidedIdx() <= this.#applied) return;
+    if (this.#applyHold || this.core.getDecidedIdx() <= this.#applied) return;
     const entries = this.core.readDecidedSuffix(this.#applied);
     if (entries.length === 0) return;
     this.#o.apply(entries);

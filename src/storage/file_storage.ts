@@ -1,16 +1,18 @@
 /**
  * FileStorage: the durable Storage<Uint8Array>. See docs/storage.md.
  *
- * `write` is synchronous and does no I/O: it encodes the batch (one log record), applies it to the
- * in-memory view (the core's MemoryStorage, so validation and semantics are MemoryStorage's) and queues
- * the record. `sync` is the group commit: one write of every queued record, then (per `fsync` mode) one
+ * `write` is synchronous and waits for no I/O: it encodes the batch (one log record), applies it to the
+ * in-memory view (the core's MemoryStorage, so validation and semantics are MemoryStorage's) and queues the
+ * record. It only starts one write: a new snapshot's temp file, see below. `sync` is the group commit: one write of every queued record, then (per `fsync` mode) one
  * fsync; every `sync` call made while a commit runs is served by the next one. A batch that trims or
  * sets the snapshot is not appended: the commit writes the snapshot file, then a new segment that starts
  * with a checkpoint of the whole state, then deletes the old segment.
  *
- * The snapshot (an SQLite export: as large as the database) is held in memory only until that commit has
- * written its file; from then on `getSnapshot` reads and verifies the file each time the core asks for it
- * (sending it to a lagging follower, a restart restoring the state machine), which is rare.
+ * The snapshot (an SQLite export: as large as the database) is held only while its bytes are written: `write`
+ * starts writing them to a temp file at once, not behind queued commits, and drops them when that write is
+ * done (`snapshotWritten()` tells the host when); the commit fsyncs and renames the file. From then on
+ * `getSnapshot` reads and verifies the file each time the core asks for it (sending it to a lagging
+ * follower, a restart restoring the state machine), which is rare.
  */
 import fs from "node:fs";
 import { setTimeout as delay } from "node:timers";
@@ -25,12 +27,27 @@ import { acquireLock, releaseLock } from "./lock.ts";
 import { frameRecords, type PendingRecord, RECORD_BATCH, recordSize } from "./record.ts";
 import { recover, type RecoveryReport } from "./recovery.ts";
 import { createLogDir, createSegment, segmentName } from "./segment.ts";
-import { readSnapshotFile, removeSnapshotsExcept, writeSnapshotFile } from "./snapshot_file.ts";
+import {
+  placeSnapshotFile,
+  readSnapshotFile,
+  removeSnapshotsExcept,
+  snapshotRef,
+  snapshotTempName,
+  writeSnapshotTemp,
+} from "./snapshot_file.ts";
 import { checkpointOf, type View } from "./state.ts";
 import { encodeBatch, encodeCheckpoint, type SnapshotRef } from "./values.ts";
 
-/** The current snapshot: its bytes until a commit has written its file, then only the file's reference. */
-type Snap = { idx: number; data: Uint8Array; ref?: undefined } | { idx: number; ref: SnapshotRef };
+/**
+ * The current snapshot: its bytes while `written` is pending, then only its file, a temp file until a
+ * commit fsyncs and renames it (`placed`).
+ */
+interface Snap {
+  ref: SnapshotRef;
+  placed: boolean;
+  data?: Uint8Array;
+  written: Promise<void>;
+}
 
 export type FsyncMode = "always" | "batch" | "never";
 
@@ -47,8 +64,9 @@ export interface FileStorageOptions {
   /** Rewrite the log as a checkpoint once the segment exceeds this and twice the last checkpoint. */
   checkpointBytes?: number;
   /**
-   * Called after a commit wrote a new snapshot file and dropped the snapshot's bytes from memory, with their
-   * size (the node runs a garbage collection after large ones; src/server/release_memory.ts).
+   * Called when a new snapshot's bytes are in their file (not yet durable: the next commit fsyncs it) and
+   * the storage holds them no longer, with their size. The node runs a garbage collection after large ones
+   * (src/server/release_memory.ts).
    */
   onSnapshotWritten?: (bytes: number) => void;
 }
@@ -128,7 +146,7 @@ export class FileStorage implements Storage<Uint8Array> {
     this.#segmentNo = s.segmentNo;
     this.#size = this.#synced = this.#lastCheckpointSize = s.size;
     this.#disk = s.snapshot;
-    this.#snap = s.snapshot ? { idx: s.snapshot.idx, ref: s.snapshot } : undefined;
+    this.#snap = s.snapshot ? { ref: s.snapshot, placed: true, written: Promise.resolve() } : undefined;
     this.#snapGen = s.snapshot?.gen ?? 0;
     this.recoveryReport = s.report;
     this.#fd = fs.openSync(`${this.#logDir}/${segmentName(s.segmentNo)}`, "r+");
@@ -206,11 +224,8 @@ export class FileStorage implements Storage<Uint8Array> {
     const { payload, compaction } = encodeBatch(ops);
     // The view validates and applies everything but the snapshot, which is kept here (see #snap).
     this.#view.write(compaction ? ops.filter((op) => op.op !== "setSnapshot") : ops);
-    for (const op of ops) {
-      if (op.op === "setSnapshot") {
-        this.#snap = op.snapshot && { idx: op.snapshot.idx, data: op.snapshot.data };
-      }
-    }
+    const set = ops.findLast((op) => op.op === "setSnapshot");
+    if (set) this.#snap = set.snapshot && this.#writeSnapshot(set.snapshot);
     this.#writes++;
     this.#stats.writes++;
     if (compaction) {
@@ -220,6 +235,36 @@ export class FileStorage implements Storage<Uint8Array> {
     } else if (!this.#needCheckpoint) {
       this.#pending.push({ type: RECORD_BATCH, payload });
     }
+  }
+
+  /**
+   * Starts writing a snapshot's temp file; the bytes are dropped once it is written. A failure poisons the
+   * storage (fail-stop, as a failed commit does): the next write() or sync() reports it.
+   */
+  #writeSnapshot(s: SnapshotData): Snap {
+    const ref = snapshotRef(s.idx, ++this.#snapGen, s.data);
+    const snap: Snap = { ref, placed: false, data: s.data, written: Promise.resolve() };
+    snap.written = writeSnapshotTemp(this.#snapDir, ref, s.data).then(() => {
+      snap.data = undefined;
+      this.#stats.bytesWritten += ref.size;
+      this.#onSnapshotWritten?.(ref.size);
+    }, (e: unknown) => {
+      this.#failed ??= new StorageError(`${this.dir}: writing a snapshot failed, storage is unusable: ${e}`, {
+        cause: e,
+      });
+      throw this.#failed;
+    });
+    snap.written.catch(() => {}); // reported through #failed; awaited again by the commit that places it
+    return snap;
+  }
+
+  /**
+   * Resolves once the current snapshot's bytes are in their file and no longer held here (at once when
+   * there is none pending). A host can hold back work that grows memory until then (the node pauses
+   * applying: docs/storage.md, "Snapshot files"). Rejects if the write failed.
+   */
+  snapshotWritten(): Promise<void> {
+    return this.#snap?.written ?? Promise.resolve();
   }
 
   /** Resolves once every write() made before the call is as durable as the fsync mode promises. */
@@ -340,11 +385,10 @@ export class FileStorage implements Storage<Uint8Array> {
     const durable = this.#opts.fsync !== "never";
     const cp = checkpointOf(this.#view, undefined); // captured before any await: later writes go to the next commit
     const snap = this.#snap;
-    let ref: SnapshotRef | undefined;
-    if (snap?.ref) ref = snap.ref;
-    else if (snap) {
-      ref = await writeSnapshotFile(this.#snapDir, snap.idx, ++this.#snapGen, snap.data, durable);
-      this.#stats.bytesWritten += snap.data.length;
+    const ref = snap?.ref;
+    if (snap && !snap.placed) {
+      await snap.written;
+      await placeSnapshotFile(this.#snapDir, snap.ref, durable);
       if (durable) this.#stats.fsyncs += 2;
     }
     if (ref) cp.snapshot = ref;
@@ -354,17 +398,19 @@ export class FileStorage implements Storage<Uint8Array> {
     this.#fd = fs.openSync(`${this.#logDir}/${segmentName(next)}`, "r+");
     await close(old);
     fs.rmSync(`${this.#logDir}/${segmentName(this.#segmentNo)}`, { force: true });
-    if (ref !== this.#disk) removeSnapshotsExcept(this.#snapDir, ref);
+    // A snapshot set while this commit awaited has a temp file that the next commit places: keep it.
+    const newer = this.#snap && !this.#snap.placed && this.#snap !== snap
+      ? [snapshotTempName(this.#snap.ref)]
+      : [];
+    if (ref !== this.#disk) removeSnapshotsExcept(this.#snapDir, ref, newer);
     this.#disk = ref;
-    // Its file is now the one the log names: drop the bytes, unless a write since replaced or cleared it.
-    if (ref && this.#snap === snap) this.#snap = { idx: ref.idx, ref };
+    if (snap && this.#snap === snap) this.#snap = { ref: snap.ref, placed: true, written: snap.written };
     this.#segmentNo = next;
     this.#size = this.#synced = this.#lastCheckpointSize = size;
     this.#stats.checkpoints++;
     this.#stats.commits++;
     this.#stats.bytesWritten += size;
     if (durable) this.#stats.fsyncs += 2;
-    if (snap && !snap.ref) this.#onSnapshotWritten?.(snap.data.length);
   }
 
   getPromise(): Ballot | undefined {
@@ -388,10 +434,10 @@ export class FileStorage implements Storage<Uint8Array> {
   getStopSign(): StopSign | undefined {
     return this.#view.getStopSign();
   }
-  /** Read from its file once written (a damaged file throws StorageCorruptionError, as on open). */
+  /** The bytes while being written, then read from the file (damage throws StorageCorruptionError, as on open). */
   getSnapshot(): SnapshotData | undefined {
     const s = this.#snap;
     if (!s) return undefined;
-    return { idx: s.idx, data: s.ref ? readSnapshotFile(this.#snapDir, s.ref) : s.data };
+    return { idx: s.ref.idx, data: s.data ?? readSnapshotFile(this.#snapDir, s.ref, !s.placed) };
   }
 }

@@ -46,6 +46,9 @@ test("FileStorage reports the size of each snapshot file it writes, once", async
       op: "setSnapshot",
       snapshot: { idx: 2, data: new Uint8Array(12_345) },
     }]);
+    assert.deepEqual(seen, [], "not before the bytes are written");
+    await s.snapshotWritten();
+    assert.deepEqual(seen, [12_345], "once they are, before any commit");
     await s.sync();
     assert.deepEqual(seen, [12_345]);
     s.write([{ op: "append", entries: [new Uint8Array([4])] }]);

@@ -142,6 +142,32 @@ test("a single replica applies an entry only after its sync made it durable", as
   }
 });
 
+test("holdApply: decided entries wait until the hold settles (fulfilled or rejected), consensus goes on", async () => {
+  const c = cluster(["solo"]);
+  const r = c.replicas.get("solo")!;
+  try {
+    await waitFor(() => r.core.isLeader(), 10_000, "the replica to lead");
+    for (const outcome of ["fulfilled", "rejected"] as const) {
+      const before = c.applied.get("solo")!.length;
+      let settle!: () => void;
+      r.holdApply(
+        new Promise<void>((resolve, reject) =>
+          settle = outcome === "fulfilled" ? resolve : () => reject(new Error("x"))
+        ),
+      );
+      for (let i = 0; i < 20; i++) r.propose(`${outcome}${i}`);
+      const decided = r.core.getDecidedIdx();
+      await waitFor(() => r.core.getDecidedIdx() >= decided + 20, 10_000, "the entries decided while held");
+      assert.equal(c.applied.get("solo")!.length, before, "nothing applied while held");
+      settle();
+      await waitFor(() => c.applied.get("solo")!.length === before + 20, 10_000, "applied after the hold");
+    }
+    assert.deepEqual(c.violations, []);
+  } finally {
+    await r.stop();
+  }
+});
+
 test("the leader applies and announces a decided entry without waiting for its decided index's sync", async () => {
   const ids = ["r1", "r2", "r3"];
   // Held syncs stall the leader's pump, heartbeats included: a 2 s election timeout keeps it leading

@@ -1,10 +1,12 @@
 /**
- * FileStorage keeps a snapshot in memory only until a commit has written its file; after that every
- * getSnapshot() reads and verifies the file (issue 7: a node must not hold its database twice).
+ * FileStorage holds a snapshot's bytes only while write() writes them to a temp file; the commit fsyncs and
+ * renames it, and every getSnapshot() after that write reads and verifies the file (issue 7: a node must
+ * not hold its database twice).
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import { test } from "node:test";
+import { StorageError } from "../../src/omnipaxos/errors.ts";
 import { FileStorage, StorageCorruptionError } from "../../src/storage/mod.ts";
 import { Prng, withDir } from "./helpers.ts";
 
@@ -26,6 +28,10 @@ function assertSnapshot(
 
 function snapFiles(dir: string): string[] {
   return fs.readdirSync(`${dir}/snapshots`).filter((n) => n.endsWith(".snap"));
+}
+
+function tmpFiles(dir: string): string[] {
+  return fs.readdirSync(`${dir}/snapshots`).filter((n) => n.endsWith(".tmp"));
 }
 
 /** A storage with entries [0, 4) decided, and `data` set as the snapshot at 2 (not yet committed). */
@@ -50,22 +56,35 @@ async function withPendingSnapshot(
   });
 }
 
-test("a committed snapshot is read from its file, a pending one from memory", async () => {
+test("a snapshot is held only while write's temp file is written; the commit places that file", async () => {
   await withPendingSnapshot(async (s, dir, data) => {
-    assert.deepEqual(snapFiles(dir), [], "not written before the commit");
-    assert.ok(s.getSnapshot()?.data === data, "pending: the bytes the core wrote");
+    const [tmp, ...more] = tmpFiles(dir);
+    assert.ok(tmp && more.length === 0, "write itself started the temp file");
+    assert.ok(s.getSnapshot()?.data === data, "held while being written");
+    await s.snapshotWritten();
+    const pending = s.getSnapshot();
+    assert.ok(pending?.data !== data, "written: read from the temp file, not the bytes the core wrote");
+    assertSnapshot(pending, 2, data);
+    // Proof that nothing holds the bytes: without the temp file there is no snapshot to return.
+    fs.renameSync(`${dir}/snapshots/${tmp}`, `${dir}/hidden`);
+    assert.throws(() => s.getSnapshot(), (e: unknown) => {
+      assert.ok(e instanceof StorageCorruptionError, String(e));
+      assert.equal(e.reason, "missing-snapshot");
+      assert.equal(e.file, `${dir}/snapshots/${tmp}`);
+      return true;
+    });
+    fs.renameSync(`${dir}/hidden`, `${dir}/snapshots/${tmp}`);
+    assert.deepEqual(snapFiles(dir), [], "not placed before the commit");
     await s.sync();
     const [name] = snapFiles(dir);
-    assert.ok(name, "the commit wrote the snapshot file");
-    const got = s.getSnapshot();
-    assert.ok(got?.data !== data, "a fresh copy read from the file, not the bytes written");
-    assertSnapshot(got, 2, data);
+    assert.equal(`${name}.tmp`, tmp, "the commit renamed the temp file into place");
+    assert.deepEqual(tmpFiles(dir), []);
+    assertSnapshot(s.getSnapshot(), 2, data);
     // A trim-only commit keeps the same file and still reads it.
     s.write([{ op: "trim", idx: 3 }]);
     await s.sync();
     assert.deepEqual(snapFiles(dir), [name]);
     assertSnapshot(s.getSnapshot(), 2, data);
-    // Proof that nothing else holds the bytes: without the file there is no snapshot to return.
     fs.rmSync(`${dir}/snapshots/${name}`);
     assert.throws(() => s.getSnapshot(), (e: unknown) => {
       assert.ok(e instanceof StorageCorruptionError, String(e));
@@ -74,6 +93,60 @@ test("a committed snapshot is read from its file, a pending one from memory", as
       assert.equal(e.offset, 0);
       return true;
     });
+  });
+});
+
+test("a snapshot that cannot be written poisons the storage: nothing after it becomes durable", async () => {
+  await withDir(async (dir) => {
+    const s = await FileStorage.open(dir, { fsync: "never" });
+    try {
+      s.write([{ op: "append", entries: [1, 2, 3].map((b) => new Uint8Array([b])) }, {
+        op: "setDecidedIdx",
+        idx: 3,
+      }]);
+      await s.sync();
+      // The snapshots directory replaced by a file: creating the temp file fails with ENOTDIR.
+      fs.rmSync(`${dir}/snapshots`, { recursive: true });
+      fs.writeFileSync(`${dir}/snapshots`, "not a directory");
+      s.write([{ op: "trim", idx: 2 }, {
+        op: "setSnapshot",
+        snapshot: { idx: 2, data: new Uint8Array(10) },
+      }]);
+      const poisoned = (e: unknown) =>
+        e instanceof StorageError && /writing a snapshot failed/.test(e.message);
+      await assert.rejects(s.snapshotWritten(), poisoned);
+      await assert.rejects(s.sync(), poisoned);
+      assert.throws(() => s.write([{ op: "append", entries: [new Uint8Array([4])] }]), poisoned);
+    } finally {
+      await s.close().catch(() => {});
+    }
+    // The trim never reached the log.
+    fs.rmSync(`${dir}/snapshots`);
+    fs.mkdirSync(`${dir}/snapshots`);
+    const reopened = await FileStorage.open(dir, { fsync: "never" });
+    try {
+      assert.equal(reopened.getCompactedIdx(), 0);
+      assert.equal(reopened.getLogLen(), 3);
+    } finally {
+      await reopened.close();
+    }
+  });
+});
+
+test("a batch the view refuses leaves no temp file behind", async () => {
+  await withPendingSnapshot(async (s, dir) => {
+    await s.sync();
+    // Trimming below the compacted index is refused by the view, after the temp file was written.
+    const bad = () =>
+      s.write([{ op: "trim", idx: 1 }, {
+        op: "setSnapshot",
+        snapshot: { idx: 1, data: new Uint8Array(10) },
+      }]);
+    assert.throws(bad, StorageError);
+    assert.deepEqual(tmpFiles(dir), []);
+    assert.equal(s.getSnapshot()?.idx, 2, "the committed snapshot is still the current one");
+    s.write([{ op: "append", entries: [new Uint8Array([5])] }]);
+    await s.sync(); // not poisoned
   });
 });
 
@@ -106,22 +179,21 @@ for (
   });
 }
 
-test("a snapshot replaced while its commit runs: the newer one wins, in memory then on disk", async () => {
+test("a snapshot replaced while its commit runs: the newer one wins, in its temp file then placed", async () => {
   await withPendingSnapshot(async (s, dir) => {
     const committing = s.sync();
-    // A few microtasks start the commit (it captures the first snapshot, then waits on file I/O, which
-    // cannot complete within microtasks): the temp file shows it is in flight.
+    // A few microtasks start the commit, which captures the first snapshot and waits for its temp file.
     for (let i = 0; i < 10; i++) await Promise.resolve();
-    assert.equal(fs.readdirSync(`${dir}/snapshots`).filter((n) => n.endsWith(".tmp")).length, 1);
     const newer = new Uint8Array(30_000).fill(9);
     s.write([{ op: "trim", idx: 3 }, { op: "setSnapshot", snapshot: { idx: 3, data: newer } }]);
     await committing;
-    assert.ok(s.getSnapshot()?.data === newer, "the first commit did not replace the newer bytes");
+    assert.deepEqual(snapFiles(dir), ["0000000000000002-1.snap"], "the commit placed the first snapshot");
+    assert.deepEqual(tmpFiles(dir), ["0000000000000003-2.snap.tmp"], "and kept the newer one's temp file");
+    assertSnapshot(s.getSnapshot(), 3, newer);
     await s.sync();
-    assert.equal(snapFiles(dir).length, 1, "the first snapshot's file is gone");
-    const got = s.getSnapshot();
-    assert.ok(got?.data !== newer, "read from the file");
-    assertSnapshot(got, 3, newer);
+    assert.deepEqual(snapFiles(dir), ["0000000000000003-2.snap"], "the first snapshot's file is gone");
+    assert.deepEqual(tmpFiles(dir), []);
+    assertSnapshot(s.getSnapshot(), 3, newer);
   });
 });
 
