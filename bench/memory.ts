@@ -31,6 +31,9 @@ export interface Checkpoint {
   dbMb: number;
   rssMb: number;
   peakRssMb: number;
+  /** The node's V8 heap and its ArrayBuffers (sql.js' database file and WASM heap), from /status. */
+  heapTotalMb?: number;
+  arrayBuffersMb?: number;
   /** Size of the newest snapshot file on disk. */
   snapshotMb: number;
   /** Rows written per second since the previous checkpoint. */
@@ -85,9 +88,18 @@ async function newestSnapshotBytes(dataDir: string): Promise<number> {
   return sizes[0]?.s.size ?? 0;
 }
 
-async function decidedIdx(n: LocalNode): Promise<number> {
-  const st = await n.client.status() as { store?: { raft?: { decided_index?: number } } };
-  return st.store?.raft?.decided_index ?? 0;
+async function nodeStatus(
+  n: LocalNode,
+): Promise<{ decided: number; heapTotal: number; arrayBuffers: number }> {
+  const st = await n.client.status() as {
+    store?: { raft?: { decided_index?: number } };
+    runtime?: { memory?: { heap_total?: number; array_buffers?: number } };
+  };
+  return {
+    decided: st.store?.raft?.decided_index ?? 0,
+    heapTotal: st.runtime?.memory?.heap_total ?? 0,
+    arrayBuffers: st.runtime?.memory?.array_buffers ?? 0,
+  };
 }
 
 /** Set by SIGINT/SIGTERM: the load stops and the node is stopped and removed. */
@@ -129,11 +141,11 @@ async function load(opts: { entries: number; dbMb: number; checkpoints: number; 
       valueBytes += (until - written) * len;
       const rate = (until - written) / ((performance.now() - t0) / 1000);
       written = until;
-      const [db, proc, snap, decided] = await Promise.all([
+      const [db, proc, snap, st] = await Promise.all([
         dbBytes(node),
         sampleProcess(node.pid!),
         newestSnapshotBytes(node.dir),
-        decidedIdx(node),
+        nodeStatus(node),
       ]);
       len = nextValueLength({
         targetBytes,
@@ -144,17 +156,20 @@ async function load(opts: { entries: number; dbMb: number; checkpoints: number; 
       });
       const c: Checkpoint = {
         entries: written,
-        decidedIdx: decided,
+        decidedIdx: st.decided,
         dbMb: mb(db),
         rssMb: mb(proc.rssKb * 1024),
         peakRssMb: mb(proc.peakRssKb * 1024),
+        heapTotalMb: mb(st.heapTotal),
+        arrayBuffersMb: mb(st.arrayBuffers),
         snapshotMb: mb(snap),
         rate: Math.round(rate),
         load1m: load1m(),
       };
       checkpoints.push(c);
       console.error(
-        `${c.entries} entries: db ${c.dbMb} MiB, RSS ${c.rssMb} MiB (peak ${c.peakRssMb}), snapshot ${c.snapshotMb} MiB, ` +
+        `${c.entries} entries: db ${c.dbMb} MiB, RSS ${c.rssMb} MiB (peak ${c.peakRssMb}, V8 heap ${c.heapTotalMb}, ` +
+          `array buffers ${c.arrayBuffersMb}), snapshot ${c.snapshotMb} MiB, ` +
           `${c.rate}/s, load ${c.load1m}`,
       );
     }
@@ -271,13 +286,26 @@ async function main(): Promise<void> {
   if (loaded) {
     for (
       const line of formatTable(
-        ["entries", "decided", "db MiB", "RSS MiB", "peak RSS MiB", "snapshot MiB", "rows/s", "load"],
+        [
+          "entries",
+          "decided",
+          "db MiB",
+          "RSS MiB",
+          "peak RSS MiB",
+          "V8 heap MiB",
+          "array buffers MiB",
+          "snapshot MiB",
+          "rows/s",
+          "load",
+        ],
         loaded.checkpoints.map((c) => [
           c.entries,
           c.decidedIdx,
           c.dbMb,
           c.rssMb,
           c.peakRssMb,
+          c.heapTotalMb ?? "",
+          c.arrayBuffersMb ?? "",
           c.snapshotMb,
           c.rate,
           c.load1m,

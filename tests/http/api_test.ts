@@ -190,7 +190,10 @@ test("/status, /nodes, /readyz and /metrics on a single node", async () => {
     assert.equal(store.node_id, node.peerId);
     assert.equal(store.raft.state, "Leader");
     assert.equal((st.http as { url: string }).url, url);
-    assert.ok(["node", "deno"].includes((st.runtime as { name: string }).name));
+    const rt = st.runtime as { name: string; memory: Record<string, number> };
+    assert.ok(["node", "deno"].includes(rt.name));
+    assert.ok(rt.memory.rss > rt.memory.heap_used && rt.memory.heap_used > 0, JSON.stringify(rt.memory));
+    assert.ok(rt.memory.heap_total >= rt.memory.heap_used && rt.memory.external >= rt.memory.array_buffers);
     assert.equal(node.status().httpUrl, url, "the API advertised its URL to the node");
 
     const legacy = await raw(url, "GET", "/nodes");

@@ -21,6 +21,28 @@ export function runtimeInfo(): RuntimeInfo {
     : { name: "node", version: process.versions.node, ...base };
 }
 
+/** The process's memory, in bytes (V8 heap, memory outside it such as sql.js' database, RSS). */
+export interface MemoryInfo {
+  rss: number;
+  heap_total: number;
+  heap_used: number;
+  /** C++ objects bound to JS, ArrayBuffers included. */
+  external: number;
+  /** ArrayBuffers: sql.js' database file and WASM heap, buffers in flight. */
+  array_buffers: number;
+}
+
+export function memoryInfo(): MemoryInfo {
+  const m = process.memoryUsage();
+  return {
+    rss: m.rss,
+    heap_total: m.heapTotal,
+    heap_used: m.heapUsed,
+    external: m.external,
+    array_buffers: m.arrayBuffers,
+  };
+}
+
 /** The package version: package.json two (source) or three (dist) levels above src/server/http. */
 function packageVersion(): string {
   for (const rel of ["../../../package.json", "../../../../package.json"]) {
@@ -79,7 +101,7 @@ export function buildStatus(ctx: StatusContext): Record<string, unknown> {
       uptime: goDuration(now.getTime() - ctx.startedAt.getTime()),
     },
     os: { hostname: hostname(), pid: rt.pid, platform: rt.platform },
-    runtime: rt,
+    runtime: { ...rt, memory: memoryInfo() },
     store: {
       node_id: st.peerId,
       members: st.members,
