@@ -10,14 +10,13 @@
  * to get the same cluster back; delete ./data/cluster to start afresh.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import process from "node:process";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
+import { cliCommand } from "../src/cli/launch.ts";
 import { loadOrCreateIdentity } from "../src/net/identity.ts";
 
-const CLI = fileURLToPath(new URL("../src/cli/main.ts", import.meta.url));
 const COLORS = [36, 33, 35, 32, 34, 31];
 const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
 const paint = (c: number, s: string) => (color ? `\x1b[${c}m${s}\x1b[0m` : s);
@@ -40,12 +39,6 @@ function running(m: Member): boolean {
 
 function say(line: string): void {
   process.stdout.write(`${paint(1, "[cluster]")} ${line}\n`);
-}
-
-/** How to run the CLI under the runtime running this script. */
-function cliCommand(): string[] {
-  const deno = (globalThis as { Deno?: unknown }).Deno !== undefined;
-  return deno ? [process.execPath, "run", "--allow-all", CLI] : [process.execPath, CLI];
 }
 
 function pipe(m: Member, stream: NodeJS.ReadableStream | null, out: NodeJS.WriteStream): void {
@@ -102,10 +95,18 @@ async function main(): Promise<number> {
   }
 
   let stopping = false;
-  const [cmd, ...pre] = cliCommand();
   for (const m of members) {
     const peers = members.filter((o) => o !== m).flatMap((o) => ["--peers", o.addr]);
-    const args = [...pre, "node", "--data", m.dir, "--listen", m.listen, "--http", m.http, ...peers];
+    const { cmd, argv: args } = cliCommand([
+      "node",
+      "--data",
+      m.dir,
+      "--listen",
+      m.listen,
+      "--http",
+      m.http,
+      ...peers,
+    ]);
     // Its own process group: a terminal's Ctrl-C reaches only the launcher, which stops the nodes in order.
     const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
     m.child = child;

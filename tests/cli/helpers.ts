@@ -9,20 +9,11 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { fileURLToPath } from "node:url";
+import { cliCommand } from "../../src/cli/launch.ts";
 import { waitFor } from "../net/wait.ts";
 
-export const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
-
-declare const Deno: { execPath(): string } | undefined;
-
-/** The command line that runs the CLI with `args` under the current runtime. */
-export function cliCommand(args: string[]): { cmd: string; argv: string[] } {
-  if (typeof Deno !== "undefined") {
-    return { cmd: Deno.execPath(), argv: ["run", "--allow-all", MAIN, ...args] };
-  }
-  return { cmd: process.execPath, argv: [MAIN, ...args] };
-}
+/** The command line that runs the CLI with `args` under the current runtime (with the node's V8 flags). */
+export { cliCommand };
 
 /** Environment for children: this one without CHISELSTORE_* (tests add their own). */
 export function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {

@@ -10,27 +10,11 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { fileURLToPath } from "node:url";
 import { HttpClient } from "../../client/http_client.ts";
+import { cliCommand } from "../launch.ts";
 import { loadOrCreateIdentity } from "../../net/identity.ts";
 import { spawnTracked } from "./children.ts";
 import { poll } from "./poll.ts";
-
-declare const Deno: { execPath(): string } | undefined;
-
-/** main.ts next to this directory (main.js once compiled to dist/). */
-function mainPath(): string {
-  const ext = import.meta.url.endsWith(".js") ? "js" : "ts";
-  return fileURLToPath(new URL(`../main.${ext}`, import.meta.url));
-}
-
-/** The command line that runs this CLI with `args` under the runtime running this process. */
-export function cliCommand(args: string[]): { cmd: string; argv: string[] } {
-  if (typeof Deno !== "undefined") {
-    return { cmd: Deno.execPath(), argv: ["run", "--allow-all", mainPath(), ...args] };
-  }
-  return { cmd: process.execPath, argv: [mainPath(), ...args] };
-}
 
 /** Where one local node lives: its data directory, libp2p listen address, peer ID and HTTP URL. */
 export interface NodePlace {
