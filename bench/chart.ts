@@ -1,6 +1,7 @@
 /**
  * `npm run bench:chart`: SVG bar charts for docs/performance.md from the JSON in bench/results/:
- * compare.json (bench:compare), e2e.json (`chiselstore bench --json`) and memory.json (bench:memory).
+ * compare.json (bench:compare), e2e.json (`chiselstore bench --json`), memory.json (bench:memory, first run
+ * and probe) and memory-latest.json (the newest bench:memory run).
  * A missing file is skipped with a message; a file of an unexpected shape is an error.
  *
  *   node bench/chart.ts [--results bench/results] [--out docs/img]
@@ -96,10 +97,10 @@ export function e2eCharts(r: BenchReport): [string, BarChart][] {
   }]];
 }
 
-export function memoryCharts(m: MemoryJson): [string, BarChart][] {
+export function memoryCharts(m: MemoryJson, name = "memory.svg"): [string, BarChart][] {
   if (!Array.isArray(m.checkpoints)) throw new Error("memory.json: no checkpoints");
   const cps = m.checkpoints;
-  return [["memory.svg", {
+  return [[name, {
     title: "Memory of one node vs database size (snapshots included)",
     subtitle:
       `one node, 1 log entry per row, snapshot every 10,000 entries; load ${m.loadAvg1m} at the start, ${
@@ -128,6 +129,8 @@ async function main(): Promise<void> {
     ["compare.json", compareCharts],
     ["e2e.json", e2eCharts],
     ["memory.json", memoryCharts],
+    // The newest full bench:memory run (memory.json keeps the first one and the probe).
+    ["memory-latest.json", (m: MemoryJson) => memoryCharts(m, "memory-latest.svg")],
   ];
   await mkdir(values.out!, { recursive: true });
   for (const [file, make] of sources) {

@@ -10,10 +10,10 @@ declare const Deno: { execPath(): string } | undefined;
 /**
  * V8 flags for node processes. Under write load V8 grows its young generation to 128 MiB (two 64 MiB
  * semi-spaces), all of it resident: 100 MiB of a node's RSS for no measurable speed (docs/performance.md,
- * "Memory"). 16 MiB semi-spaces keep it at 32 MiB. `npm run node`, `deno task node` and the installed
+ * "Memory"). 8 MiB semi-spaces keep it at 16 MiB. `npm run node`, `deno task node` and the installed
  * `chiselstore` command pass the same flag; an embedding host sets it itself (docs/api.md).
  */
-export const V8_FLAGS: readonly string[] = ["--max-semi-space-size=16"];
+export const V8_FLAGS: readonly string[] = ["--max-semi-space-size=8"];
 
 /** main.ts next to this file (main.js once compiled to dist/). */
 export function mainPath(): string {

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=16
+#!/usr/bin/env -S node --max-semi-space-size=8
 /**
  * The chiselstore command line: `chiselstore <command> [flags]`. Exit codes: 0 success, 1 failure,
  * 2 wrong usage. Subcommands live in their own files and are registered in COMMANDS.
