@@ -15,10 +15,25 @@
  *    (stack trace included) took 7% of the leader's profile samples with one client. Each connection's decoder
  *    gets the same function throwing one shared RangeError (the decoder only checks `instanceof RangeError`).
  *
- * Both patches check the shape of what they patch and otherwise leave the connection alone (circuit relay
+ * 3. Yamux window updates. A yamux stream answered every data frame it received with a window update frame
+ *    (its check only skips the update when nothing at all was consumed), so each paxos message or client request
+ *    cost a second frame back: one more socket write, wake-up and read on both ends, per message. Go's and
+ *    HashiCorp's yamux send an update only once half the receive window is consumed; the stream class's
+ *    `sendWindowUpdate` is wrapped to do the same for established streams (the sender may still have a whole
+ *    window in flight, so it is never held up; SYN/ACK, pauses and the window's growth are the original's).
+ *
+ * 4. Connections whose multiplexer ended first. When a node closes a session, its yamux sends GoAway and then
+ *    closes the socket; between the two, the other side's connection still reads "open" while its
+ *    multiplexer is closed, and libp2p hands that connection to the next dial, which fails ("muxer closed")
+ *    instead of dialling anew. The per-frame window updates used to hide this (writing one hit the closed
+ *    socket and ended the connection). `dropDeadConnections` aborts such connections before a dial.
+ *
+ * The patches check the shape of what they patch and otherwise leave the connection alone (circuit relay
  * connections, or a libp2p release that changed these internals): the effect is then only on speed.
  */
-import type { Libp2p } from "@libp2p/interface";
+import { StreamState, YamuxStream } from "@chainsafe/libp2p-yamux/stream";
+import type { Libp2p, PeerId } from "@libp2p/interface";
+import type { Multiaddr } from "@multiformats/multiaddr";
 import process from "node:process";
 
 interface CorkableSocket {
@@ -40,6 +55,7 @@ interface SocketConn {
 }
 
 const PATCHED = Symbol.for("chiselstore.tcpCoalesced");
+const HALF_WINDOW = Symbol.for("chiselstore.yamuxHalfWindowUpdates");
 
 /** What LengthPrefixedDecoder reads as "wait for more bytes"; shared, so no stack trace per chunk. */
 const NEED_MORE = new RangeError("incomplete Noise length prefix");
@@ -95,8 +111,31 @@ export function tuneNoiseDecoder(conn: unknown): boolean {
   return true;
 }
 
-/** Patches the TCP connection class once and every new connection's Noise decoder (see above). */
+interface WindowState {
+  state: StreamState;
+  recvWindow: number;
+  recvWindowCapacity: number;
+  sendWindowUpdate(): void;
+}
+
+/** Wraps YamuxStream's `sendWindowUpdate` once (see 3 above); true when it is (now or already) wrapped. */
+export function tuneYamuxWindowUpdates(): boolean {
+  const proto = YamuxStream.prototype as unknown as WindowState & { [HALF_WINDOW]?: boolean };
+  if (proto[HALF_WINDOW]) return true;
+  if (!Object.hasOwn(proto, "sendWindowUpdate") || StreamState.Established === undefined) return false;
+  const original = proto.sendWindowUpdate;
+  proto.sendWindowUpdate = function (this: WindowState): void {
+    const consumed = this.recvWindow - this.recvWindowCapacity;
+    if (this.state === StreamState.Established && consumed < this.recvWindow / 2) return;
+    original.call(this);
+  };
+  proto[HALF_WINDOW] = true;
+  return true;
+}
+
+/** Patches the TCP connection and yamux stream classes once and every new connection's Noise decoder. */
 export function tuneConnections(node: Libp2p): void {
+  tuneYamuxWindowUpdates();
   node.addEventListener("connection:open", (evt: CustomEvent<unknown>) => {
     tuneNoiseDecoder(evt.detail);
     const maConn = (evt.detail as { maConn?: SocketConn }).maConn;
@@ -106,4 +145,15 @@ export function tuneConnections(node: Libp2p): void {
     proto.sendData = coalescedSendData;
     proto[PATCHED] = true;
   });
+}
+
+/** Aborts the connections to `peer` whose multiplexer has ended (see 4 above), so a dial makes a new one. */
+export function dropDeadConnections(node: Libp2p, peer: PeerId | Multiaddr): void {
+  if (!("toMultihash" in peer)) return; // an address: libp2p dials it anew or matches by peer ID after
+  for (const c of node.getConnections(peer)) {
+    const muxer = (c as unknown as { muxer?: { status?: string } }).muxer;
+    if (muxer && muxer.status !== "open" && c.status === "open") {
+      c.abort(new Error("the remote closed the session"));
+    }
+  }
 }

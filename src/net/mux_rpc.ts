@@ -15,6 +15,7 @@ import type { Libp2p, PeerId, Stream } from "@libp2p/interface";
 import { LengthPrefixedDecoder } from "@libp2p/utils";
 import { decodeLengthPrefix, encodeFrames } from "./framing.ts";
 import { RpcTimeoutError } from "./rpc.ts";
+import { dropDeadConnections } from "./connection_tuning.ts";
 
 const REQUEST = 0;
 const RESPONSE = 1;
@@ -257,6 +258,7 @@ export class MuxRpcClient {
 
   async #open(peer: PeerId, key: string, deadline: number): Promise<Session> {
     const signal = AbortSignal.timeout(Math.max(1, deadline - Date.now()));
+    dropDeadConnections(this.#node, peer);
     const stream = await this.#node.dialProtocol(peer, this.#o.protocol, {
       signal,
       runOnLimitedConnection: true,

@@ -10,6 +10,7 @@ import type { NetLogger } from "./log.ts";
 import type { NetMetrics } from "./metrics.ts";
 import { PeerQueue, type PeerQueueLimits } from "./peer_queue.ts";
 import { PAXOS_PROTOCOL } from "./protocol.ts";
+import { dropDeadConnections } from "./connection_tuning.ts";
 
 /** Upper bound of one write: large enough to amortise per-write costs, small enough to interleave. */
 const MAX_WRITE_BYTES = 256 * 1024;
@@ -106,6 +107,7 @@ export class PeerLink {
     if (!this.#o.canDial() && this.#o.node.getConnections(this.#o.peer).length === 0) return;
     this.#dialing = true;
     try {
+      dropDeadConnections(this.#o.node, this.#o.peer);
       const stream = await this.#o.node.dialProtocol(this.#o.peer, PAXOS_PROTOCOL, {
         runOnLimitedConnection: true,
         signal: AbortSignal.timeout(this.#o.dialTimeoutMs ?? 10_000),

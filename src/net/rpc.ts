@@ -6,6 +6,7 @@
 import type { Libp2p, PeerId } from "@libp2p/interface";
 import { lpStream } from "@libp2p/utils";
 import type { Multiaddr } from "@multiformats/multiaddr";
+import { dropDeadConnections } from "./connection_tuning.ts";
 
 export interface RpcServerOptions {
   protocol: string;
@@ -54,6 +55,7 @@ export async function callRpc(
 ): Promise<Uint8Array> {
   const signal = AbortSignal.timeout(opts.timeoutMs);
   try {
+    dropDeadConnections(node, peer);
     const stream = await node.dialProtocol(peer, protocol, { signal, runOnLimitedConnection: true });
     const lp = lpStream(stream, { maxDataLength: opts.maxResponseBytes });
     await lp.write(request, { signal });

@@ -1,13 +1,15 @@
 /**
  * connection_tuning: everything sent on a libp2p TCP connection in one turn leaves in one socket write (issue
  * 7), with the same bytes in the same order, and the next turn's sends leave in a write of their own; Noise's
- * length prefixes are read without building a new error per received chunk, with the same results.
+ * length prefixes are read without building a new error per received chunk, with the same results; a yamux
+ * stream sends a window update once half its receive window is consumed, not after every frame.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Libp2p, Stream } from "@libp2p/interface";
 import { Uint8ArrayList } from "uint8arraylist";
-import { noiseLength } from "../../src/net/connection_tuning.ts";
+import { StreamState, YamuxStream } from "@chainsafe/libp2p-yamux/stream";
+import { noiseLength, tuneYamuxWindowUpdates } from "../../src/net/connection_tuning.ts";
 import { rawNode } from "./raw_node.ts";
 import { waitFor } from "./wait.ts";
 
@@ -103,4 +105,88 @@ test("noiseLength decodes like Noise's uint16BEDecode and signals short input wi
   });
   for (const e of errors) assert.ok(e instanceof RangeError);
   assert.equal(errors[0], errors[1], "the same error object each time (no stack trace per chunk)");
+});
+
+interface Frame {
+  type: number;
+  flag: number;
+  length: number;
+}
+
+/** A bare YamuxStream in `state` whose outgoing frames are collected, fed `n` data frames of `size` bytes. */
+function yamuxStream(state: StreamState): { feed(n: number, size: number): void; updates: Frame[] } {
+  const frames: Frame[] = [];
+  const log = Object.assign(() => {}, { trace() {}, error() {}, enabled: false });
+  const stream = new (YamuxStream as unknown as new (init: unknown) => {
+    handleData(f: { header: Frame & { streamID: number }; data: Uint8ArrayList }): void;
+  })({
+    id: "1",
+    direction: "inbound",
+    log,
+    streamId: 1,
+    state,
+    sendFrame: (h: Frame) => (frames.push(h), true),
+    getRTT: () => -1,
+  });
+  return {
+    feed(n, size) {
+      for (let i = 0; i < n; i++) {
+        stream.handleData({
+          header: { type: 0, flag: 0, streamID: 1, length: size },
+          data: new Uint8ArrayList(new Uint8Array(size)),
+        });
+      }
+    },
+    get updates() {
+      return frames.filter((f) => f.type === 1); // FrameType.WindowUpdate
+    },
+  };
+}
+
+test("a yamux stream sends a window update once half its receive window is consumed, not per frame", () => {
+  assert.equal(tuneYamuxWindowUpdates(), true);
+  const s = yamuxStream(StreamState.Established);
+  s.feed(100, 100);
+  assert.equal(
+    s.updates.length,
+    0,
+    "10 kB of a 256 KiB window: no update yet (one per frame without the patch)",
+  );
+  s.feed(1211, 100); // 131,100 bytes consumed: just over half of 262,144
+  assert.equal(s.updates.length, 1);
+  assert.equal(s.updates[0].length, 131_100, "the update returns everything consumed so far");
+  s.feed(1, 100);
+  assert.equal(s.updates.length, 1, "the window is whole again");
+  // A stream that still owes its ACK sends it with the first frame, as before.
+  const opening = yamuxStream(StreamState.SYNReceived);
+  opening.feed(1, 10);
+  assert.equal(opening.updates.length, 1);
+  assert.equal(opening.updates[0].flag & 2, 2, "the ACK flag");
+});
+
+test("flow control still moves 4 MiB of small messages over a real connection", async () => {
+  const [a, b] = await Promise.all([rawNode(), rawNode()]);
+  try {
+    let bytes = 0;
+    let sum = 0;
+    await b.handle(PROTOCOL, async (s: Stream) => {
+      for await (const chunk of s) {
+        for (const byte of chunk.subarray()) sum = (sum + byte) % 1_000_003;
+        bytes += chunk.byteLength;
+      }
+    });
+    const stream = await a.dialProtocol(b.getMultiaddrs()[0], PROTOCOL);
+    let want = 0;
+    for (let i = 0; i < 4096; i++) {
+      const m = new Uint8Array(1024).fill(i % 256);
+      want = (want + (i % 256) * 1024) % 1_000_003;
+      // More than a window (256 KiB) is sent: the sender waits for updates when the window is used up.
+      if (!stream.send(m)) await new Promise((r) => stream.addEventListener("drain", r, { once: true }));
+    }
+    await waitFor(() => bytes >= 4 << 20, 20_000, "4 MiB at the receiver");
+    assert.equal(bytes, 4 << 20);
+    assert.equal(sum, want);
+  } finally {
+    await Promise.all([a.stop(), b.stop()]);
+  }
 });
