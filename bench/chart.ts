@@ -1,6 +1,6 @@
 /**
  * `npm run bench:chart`: SVG bar charts for docs/performance.md from the JSON in bench/results/:
- * compare.json (bench:compare), e2e.json (`chiselstore bench --json`), memory.json (bench:memory, first run
+ * compare.json (bench:compare, first full run), compare-latest.json (the newest), e2e.json (`chiselstore bench --json`), memory.json (bench:memory, first run
  * and probe) and memory-latest.json (the newest bench:memory run).
  * A missing file is skipped with a message; a file of an unexpected shape is an error.
  *
@@ -30,7 +30,7 @@ export interface MemoryJson {
 
 const day = (iso: string) => iso.slice(0, 10);
 
-export function compareCharts(j: CompareJson): [string, BarChart][] {
+export function compareCharts(j: CompareJson, prefix = "compare"): [string, BarChart][] {
   if (!Array.isArray(j.rows)) throw new Error("compare.json: no rows");
   const sub =
     `3 nodes each on ${j.machine.cpus} vCPUs, ${j.config.durationS} s per shape, median of ${j.config.rounds} ` +
@@ -56,9 +56,12 @@ export function compareCharts(j: CompareJson): [string, BarChart][] {
   };
   const single = systems.filter((s) => pick(s, "put", 1));
   return [
-    ["compare-puts.svg", perShape("put", "Writes: one INSERT (ChiselStore, dqlite) or put (etcd), fsync on")],
-    ["compare-gets.svg", perShape("get-linearizable", "Linearizable point reads")],
-    ["compare-latency.svg", {
+    [
+      `${prefix}-puts.svg`,
+      perShape("put", "Writes: one INSERT (ChiselStore, dqlite) or put (etcd), fsync on"),
+    ],
+    [`${prefix}-gets.svg`, perShape("get-linearizable", "Linearizable point reads")],
+    [`${prefix}-latency.svg`, {
       title: "Single-client write latency (1 in flight)",
       subtitle: sub,
       unit: "ms",
@@ -127,6 +130,8 @@ async function main(): Promise<void> {
   });
   const sources: [string, (j: never) => [string, BarChart][]][] = [
     ["compare.json", compareCharts],
+    // The newest bench:compare run (compare.json keeps the first full one, which performance.md describes).
+    ["compare-latest.json", (j: CompareJson) => compareCharts(j, "compare-latest")],
     ["e2e.json", e2eCharts],
     ["memory.json", memoryCharts],
     // The newest full bench:memory run (memory.json keeps the first one and the probe).
