@@ -36,7 +36,8 @@ import { EtcdCluster, etcdGet, etcdPut } from "./etcd.ts";
 import { ensureInstalled } from "./install.ts";
 import { goals, type Sample, type Shape, summarize, type System, SYSTEMS, withRatios } from "./report.ts";
 
-const USAGE = `Usage: npm run bench:compare -- [--duration-s 10] [--inflight 1,16,64] [--rounds 1]
+const USAGE =
+  `Usage: npm run bench:compare -- [--duration-s 10] [--inflight 1,16,64] [--rounds 1] [--warmup-s 2]
                              [--systems chiselstore-http,chiselstore-p2p,etcd,dqlite] [--out <file>]`;
 
 function fail(msg: string): never {
@@ -52,6 +53,7 @@ function options() {
         "duration-s": { type: "string", default: "10" },
         inflight: { type: "string", default: "1,16,64" },
         rounds: { type: "string", default: "1" },
+        "warmup-s": { type: "string", default: "2" },
         systems: { type: "string", default: SYSTEMS.join(",") },
         out: { type: "string", default: "bench/results/compare.json" },
         help: { type: "boolean", short: "h" },
@@ -72,10 +74,14 @@ function options() {
   if (inflight.some((k) => !Number.isInteger(k) || k < 1 || k > 1024)) fail("--inflight: integers 1..1024");
   const rounds = Number(v.rounds);
   if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) fail("--rounds: an integer from 1 to 20");
+  const warmupS = Number(v["warmup-s"]);
+  if (!Number.isInteger(warmupS) || warmupS < 0 || warmupS > 60) {
+    fail("--warmup-s: whole seconds from 0 to 60");
+  }
   const systems = v.systems!.split(",") as System[];
   const unknown = systems.find((s) => !(SYSTEMS as readonly string[]).includes(s));
   if (unknown !== undefined) fail(`--systems: unknown system '${unknown}' (${SYSTEMS.join(", ")})`);
-  return { durationS, inflight, rounds, systems, out: v.out! };
+  return { durationS, inflight, rounds, warmupS, systems, out: v.out! };
 }
 
 const round2 = (x: number | null) => (x === null ? "" : Math.round(x * 100) / 100);
@@ -115,10 +121,10 @@ async function main(): Promise<void> {
       etcd = await EtcdCluster.start(join(root, "etcd"));
       etcdClient = etcd.client();
     }
-    const durationMs = opts.durationS * 1000;
+    const phaseMs = opts.durationS * 1000;
     const GET_KEYS = 1000;
     /** One phase of `system`; null when the system has no such shape. */
-    const phase = async (system: System, shape: Shape, k: number, round: number) => {
+    const phase = async (system: System, shape: Shape, k: number, round: number, durationMs = phaseMs) => {
       const signal = controller.signal;
       if (system === "dqlite") {
         if (shape !== "put") return null;
@@ -157,6 +163,14 @@ async function main(): Promise<void> {
       ...opts.inflight.map((k): [Shape, number] => ["get-linearizable", k]),
       ["get-strong", 64],
     ];
+    // JavaScript needs its JIT warm: without this, whichever ChiselStore client ran first measured its
+    // start-up (a first single-client phase at 4.2 ms p50 against 2.6 ms one round later). Every system
+    // gets the same warm-up; dqlite-benchmark starts a fresh cluster per phase, so there is nothing to warm.
+    for (const system of opts.systems) {
+      if (system === "dqlite" || opts.warmupS === 0) continue;
+      log(`warm-up: ${system}, puts at 16 in flight for ${opts.warmupS} s (not counted)`);
+      await phase(system, "put", 16, 0, opts.warmupS * 1000);
+    }
     for (let r = 1; r <= opts.rounds; r++) {
       // Rotate the order each round so no system always runs first or right after another.
       const order = opts.systems.map((_, i) => opts.systems[(i + r - 1) % opts.systems.length]);
@@ -238,6 +252,7 @@ async function main(): Promise<void> {
       durationS: opts.durationS,
       inflight: opts.inflight,
       rounds: opts.rounds,
+      warmupS: opts.warmupS,
       systems: opts.systems,
       valueBytes: 32,
       fsync: {
