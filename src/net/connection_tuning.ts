@@ -1,5 +1,6 @@
 /**
- * Two libp2p hot spots of the issue-7 profiles, fixed on each new connection (`tuneConnections(node)`).
+ * libp2p hot spots of the issue-7 profiles, fixed by `tuneConnections(node)` (per class once, per connection
+ * where the state is per connection), and one libp2p quirk the third fix exposed (4).
  *
  * 1. Socket writes. @libp2p/tcp writes every buffer it is handed with its own `socket.write`, and Noise hands
  *    it each message as two (the 2-byte length, then the ciphertext), so one small paxos frame cost two write
@@ -16,12 +17,11 @@
  *    gets the same function throwing one shared RangeError (the decoder only checks `instanceof RangeError`).
  *
  * 3. Yamux window updates. A yamux stream answered every data frame it received with a window update frame
- *    (its check only skips the update when nothing at all was consumed), so each paxos message or client request
- *    cost a second frame back: one more socket write, wake-up and read on both ends, per message. Go's and
+ *    (its check only skips the update when nothing at all was consumed), so each paxos message or client
+ *    request cost a second frame back: one more socket write, wake-up and read on both ends. Go's and
  *    HashiCorp's yamux send an update only once half the receive window is consumed; the stream class's
- *    `sendWindowUpdate` is wrapped to do the same for established streams (the sender may still have a whole
- *    window in flight, so it is never held up; SYN/ACK, pauses and the window's growth are the original's).
- *
+ *    `sendWindowUpdate` is wrapped to do the same for established streams (the sender may still have a
+ *    whole window in flight, so it is never held up; SYN/ACK, pauses and the window's growth are unchanged).
  * 4. Connections whose multiplexer ended first. When a node closes a session, its yamux sends GoAway and then
  *    closes the socket; between the two, the other side's connection still reads "open" while its
  *    multiplexer is closed, and libp2p hands that connection to the next dial, which fails ("muxer closed")

@@ -3,14 +3,15 @@
  *
  * `write` is synchronous and waits for no I/O: it encodes the batch (one log record), applies it to the
  * in-memory view (the core's MemoryStorage, so validation and semantics are MemoryStorage's) and queues the
- * record. It only starts one write: a new snapshot's temp file, see below. `sync` is the group commit: one write of every queued record, then (per `fsync` mode) one
- * fsync; every `sync` call made while a commit runs is served by the next one. A batch that trims or
- * sets the snapshot is not appended: the commit writes the snapshot file, then a new segment that starts
- * with a checkpoint of the whole state, then deletes the old segment.
+ * record; the only I/O it starts is a new snapshot's temp file (see below). `sync` is the group commit: one
+ * write of every queued record, then (per `fsync` mode) one fsync; every `sync` call made while a commit
+ * runs is served by the next one. A batch that trims or sets the snapshot is not appended: the commit places
+ * the snapshot file, then writes a new segment that starts with a checkpoint of the whole state, then
+ * deletes the old segment.
  *
- * The snapshot (an SQLite export: as large as the database) is held only while its bytes are written: `write`
- * starts writing them to a temp file at once, not behind queued commits, and drops them when that write is
- * done (`snapshotWritten()` tells the host when); the commit fsyncs and renames the file. From then on
+ * The snapshot (an SQLite export: as large as the database) is held only while its bytes are written:
+ * `write` starts writing them to a temp file at once, not behind queued commits, and drops them when that
+ * write is done (`snapshotWritten()` tells the host when); the commit fsyncs and renames the file. From then on
  * `getSnapshot` reads and verifies the file each time the core asks for it (sending it to a lagging
  * follower, a restart restoring the state machine), which is rare.
  */
@@ -434,7 +435,7 @@ export class FileStorage implements Storage<Uint8Array> {
   getStopSign(): StopSign | undefined {
     return this.#view.getStopSign();
   }
-  /** The bytes while being written, then read from the file (damage throws StorageCorruptionError, as on open). */
+  /** The bytes while being written, then read from the file (damage throws StorageCorruptionError). */
   getSnapshot(): SnapshotData | undefined {
     const s = this.#snap;
     if (!s) return undefined;

@@ -1,8 +1,8 @@
 /**
  * Snapshot files: <dataDir>/snapshots/<idx>-<gen>.snap, each written atomically (temp, fsync, rename,
- * directory fsync) before any log record refers to it: the temp file is started when the snapshot is set, the
- * rest is done by the commit that writes the referring checkpoint. Layout: magic "CSSNAP" v1 (8 bytes), f64 idx,
- * f64 size, u32 CRC-32 of the data, then the data. The referring checkpoint repeats idx, size and CRC, so a
+ * directory fsync) before any log record refers to it: the temp file is started when the snapshot is set,
+ * the rest is done by the commit that writes the referring checkpoint. Layout: magic "CSSNAP" v1 (8 bytes),
+ * f64 idx, f64 size, u32 CRC-32 of the data, then the data. The referring checkpoint repeats idx, size and CRC, so a
  * swapped, truncated or damaged file is detected on open.
  */
 import fs from "node:fs";
@@ -18,7 +18,7 @@ export function snapshotFileName(ref: Pick<SnapshotRef, "idx" | "gen">): string 
   return `${String(ref.idx).padStart(16, "0")}-${ref.gen}.snap`;
 }
 
-/** The file name a snapshot has while it is written and not yet durable (renamed into place by placeSnapshotFile). */
+/** A snapshot's file name while it is written and not yet durable (placeSnapshotFile renames it). */
 export function snapshotTempName(ref: Pick<SnapshotRef, "idx" | "gen">): string {
   return `${snapshotFileName(ref)}.tmp`;
 }
