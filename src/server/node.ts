@@ -169,6 +169,25 @@ export interface NodeStatus {
    * different --peers lists (every member must list the same set). Empty when all agree.
    */
   configMismatches: { peerId: NodeId; members: NodeId[] }[];
+  /** Snapshots this process took (trimming the log behind them) and what they cost. */
+  snapshots: SnapshotStats;
+}
+
+/** What the node's own snapshots cost: the export stalls the process, the write out stalls applying. */
+export interface SnapshotStats {
+  /** Snapshots taken since the process started. */
+  taken: number;
+  /** Index, size and export time of the newest one. */
+  lastIdx?: number;
+  lastBytes?: number;
+  lastExportMs?: number;
+  /**
+   * Holds of applying while a snapshot's bytes were written out (file storage only), by this configuration's
+   * replica: how many, for how long in total and the newest one, in ms.
+   */
+  applyHolds: number;
+  applyHoldMs: number;
+  lastApplyHoldMs?: number;
 }
 
 const MAX_RPC_BYTES = 64 << 20;
@@ -248,6 +267,10 @@ export class ChiselStore {
   readonly #o: ChiselStoreOptions;
   readonly #store: SqlStateMachine;
   #storage!: ClosableStorage;
+  /** The node's own snapshots (the replica counts the holds). */
+  readonly #snapshots: { taken: number; lastIdx?: number; lastBytes?: number; lastExportMs?: number } = {
+    taken: 0,
+  };
   readonly #transport: PaxosTransport | undefined;
   #replica!: Replica<Uint8Array>;
   #config: ClusterConfig;
@@ -354,6 +377,7 @@ export class ChiselStore {
    * dropped database copy back at once (src/server/release_memory.ts), once the current work has let go of it.
    */
   #afterSnapshot(bytes: number): void {
+    this.#snapshots.lastBytes = bytes;
     if (bytes < GC_AFTER_SNAPSHOT_BYTES) return;
     setImmediate(() => {
       const t0 = performance.now();
@@ -514,6 +538,7 @@ export class ChiselStore {
       httpUrl: this.#httpUrl,
       ...(this.#transport ? { net: this.#transport.metrics() } : {}),
       configMismatches: [...this.#mismatches].map(([peerId, members]) => ({ peerId, members })),
+      snapshots: this.#snapshotStats(),
     };
   }
 
@@ -1101,11 +1126,30 @@ export class ChiselStore {
     const core = this.#replica.core;
     const applied = this.#store.appliedIndex;
     if (applied - core.getCompactedIdx() < every || applied > core.getDecidedIdx()) return;
+    const t0 = performance.now();
     core.snapshot(applied, true);
-    this.#log("debug", `snapshot at ${applied}`);
-    // Until the export's copy is written out, applying would grow the database next to it: three copies
-    // at the peak instead of two (docs/performance.md, "Memory").
+    const st = this.#snapshots;
+    st.taken++;
+    st.lastIdx = applied;
+    st.lastExportMs = Math.round(performance.now() - t0);
+    this.#log("debug", `snapshot at ${applied} (export ${st.lastExportMs} ms)`);
+    // Until the export's copy is written out, applying could grow the database next to it: three copies at
+    // the peak instead of two (docs/performance.md, "Memory").
     const written = this.#storage.snapshotWritten?.();
-    if (written) this.#replica.holdApply(written);
+    if (!written) {
+      st.lastBytes = this.#storage.getSnapshot()?.data.length; // memory storage: held anyway
+      return;
+    }
+    this.#replica.holdApply(written);
+  }
+
+  #snapshotStats(): SnapshotStats {
+    const h = this.#replica.applyHolds;
+    return {
+      ...this.#snapshots,
+      applyHolds: h.count,
+      applyHoldMs: Math.round(h.totalMs),
+      ...(h.count > 0 ? { lastApplyHoldMs: Math.round(h.lastMs) } : {}),
+    };
   }
 }

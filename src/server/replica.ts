@@ -73,6 +73,7 @@ export class Replica<T> {
   #appliedWaiters: Waiter[] = [];
   /** Applying waits while this is pending (see holdApply). */
   #applyHold: Promise<void> | undefined;
+  readonly #holds = { count: 0, totalMs: 0, lastMs: 0 };
   #fatal: unknown;
 
   constructor(o: ReplicaOptions<T>) {
@@ -115,14 +116,24 @@ export class Replica<T> {
    * grows, does not grow next to that copy of it.
    */
   holdApply(until: Promise<unknown>): void {
+    const t0 = performance.now();
     const hold: Promise<void> = until.then(
       () => {},
       () => {}, // a failed snapshot write poisons the storage: the next sync reports it
     ).then(() => {
+      const ms = performance.now() - t0;
+      this.#holds.count++;
+      this.#holds.totalMs += ms;
+      this.#holds.lastMs = ms;
       if (this.#applyHold === hold) this.#applyHold = undefined;
       this.kick();
     });
     this.#applyHold = hold;
+  }
+
+  /** Holds of applying that ended (holdApply), and how long they lasted in total and the last one, in ms. */
+  get applyHolds(): { count: number; totalMs: number; lastMs: number } {
+    return { ...this.#holds };
   }
 
   /** A message from the transport (its `from` already authenticated). */

@@ -1,7 +1,8 @@
 /**
  * After a large snapshot the node runs a full garbage collection, so the dropped copy of the database leaves
  * the RSS at once (issue 7, memory): the collector is reachable on both runtimes and frees a dropped buffer,
- * FileStorage reports each snapshot file it wrote, and a node collects after a snapshot of 16 MiB or more.
+ * FileStorage reports each snapshot file it wrote, a node collects after a snapshot of 16 MiB or more, and it
+ * holds applying while a snapshot is written out (and reports what its snapshots cost).
  */
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -71,5 +72,47 @@ test("a node collects garbage after writing a snapshot of 16 MiB or more", async
   } finally {
     await node.stop();
     await rm(dataDir, { recursive: true, force: true });
+  }
+});
+
+test("a node holds applying while each snapshot is written out, and reports what its snapshots cost", async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), "chisel-snap-stats-"));
+  const node = await ChiselStore.start({ dataDir, fsync: "never", snapshotEntries: 10 });
+  try {
+    assert.deepEqual(node.status().snapshots, { taken: 0, applyHoldMs: 0, applyHolds: 0 });
+    await node.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, b BLOB)");
+    for (let i = 0; i < 25; i++) await node.execute("INSERT INTO t(b) VALUES (zeroblob(65536))");
+    await waitFor(() => node.status().snapshots.applyHolds >= 2, 20_000, "two holds released");
+    const s = node.status().snapshots;
+    assert.ok(s.taken >= 2, JSON.stringify(s));
+    assert.equal(s.applyHolds, s.taken, "every snapshot held applying until its bytes were written");
+    assert.ok(s.lastIdx !== undefined && s.lastIdx >= 20 && s.lastIdx <= node.status().appliedIdx);
+    assert.ok(
+      s.lastBytes !== undefined && s.lastBytes > 10 * 65536,
+      `a snapshot of the database: ${s.lastBytes}`,
+    );
+    assert.ok(
+      s.lastExportMs !== undefined && s.lastApplyHoldMs !== undefined && s.applyHoldMs >= s.lastApplyHoldMs,
+    );
+    // Writes go on after the holds: nothing is stuck behind them.
+    const r = await node.execute("INSERT INTO t(b) VALUES (x'00')");
+    assert.equal(r.results[0].error, undefined);
+  } finally {
+    await node.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
+
+test("a node on memory storage counts its snapshots and holds nothing", async () => {
+  const node = await ChiselStore.start({ memory: true, snapshotEntries: 10 });
+  try {
+    await node.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)");
+    for (let i = 0; i < 12; i++) await node.execute("INSERT INTO t VALUES (NULL)");
+    await waitFor(() => node.status().snapshots.taken >= 1, 20_000, "a snapshot");
+    const s = node.status().snapshots;
+    assert.equal(s.applyHolds, 0);
+    assert.ok(s.lastBytes !== undefined && s.lastBytes > 0);
+  } finally {
+    await node.stop();
   }
 });

@@ -113,6 +113,15 @@ export function buildStatus(ctx: StatusContext): Record<string, unknown> {
       connected: st.connected,
       multiaddrs: st.multiaddrs,
       config_mismatches: st.configMismatches,
+      snapshots: {
+        taken: st.snapshots.taken,
+        last_index: st.snapshots.lastIdx ?? null,
+        last_bytes: st.snapshots.lastBytes ?? null,
+        last_export_ms: st.snapshots.lastExportMs ?? null,
+        last_apply_hold_ms: st.snapshots.lastApplyHoldMs ?? null,
+        apply_hold_ms: st.snapshots.applyHoldMs,
+        apply_holds: st.snapshots.applyHolds,
+      },
       raft: {
         state: raftState(st),
         role: c.role,
