@@ -5,12 +5,12 @@
  * 1. Socket writes. @libp2p/tcp writes every buffer it is handed with its own `socket.write`, and Noise hands
  *    it each message as two (the 2-byte length, then the ciphertext), so one small paxos frame cost two write
  *    syscalls, and a pass that sends a frame, a reply and a window update on one connection cost six. On
- *    loopback every write also runs the receiver's TCP stack and wakes it (in this VM about 70 µs each): socket
- *    writes were the leader's largest single cost (15–26% of its profile samples). The TCP connection's `sendData` is
- *    replaced once (on its prototype) with one that corks the socket for the rest of the current JavaScript
- *    turn and writes the buffers as one: everything sent on a connection while one batch of work runs leaves
- *    in a single `writev` when the turn ends (`process.nextTick`, after the promise jobs of that turn). Same
- *    bytes, same order, same backpressure answer (`socket.write`'s return value).
+ *    loopback every write also runs the receiver's TCP stack and wakes it (in this VM about 70 µs each):
+ *    socket writes were the leader's largest single cost (15–26% of its profile samples). The TCP
+ *    connection's `sendData` is replaced once (on its prototype) with one that corks the socket for the rest
+ *    of the current JavaScript turn and writes the buffers as one: everything sent on a connection while one
+ *    batch of work runs leaves in a single `writev` when the turn ends (`process.nextTick`, after the promise
+ *    jobs of that turn). Same bytes, same order, same backpressure answer (`socket.write`'s return value).
  * 2. Noise's length decoder. Noise reads its 2-byte length prefixes with a decoder that signals "not enough
  *    bytes yet" by throwing a *new* RangeError, which happens at the end of every received chunk; building it
  *    (stack trace included) took 7% of the leader's profile samples with one client. Each connection's decoder
@@ -122,7 +122,7 @@ interface WindowState {
 export function tuneYamuxWindowUpdates(): boolean {
   const proto = YamuxStream.prototype as unknown as WindowState & { [HALF_WINDOW]?: boolean };
   if (proto[HALF_WINDOW]) return true;
-  if (!Object.hasOwn(proto, "sendWindowUpdate") || StreamState.Established === undefined) return false;
+  if (!Object.hasOwn(proto, "sendWindowUpdate")) return false;
   const original = proto.sendWindowUpdate;
   proto.sendWindowUpdate = function (this: WindowState): void {
     const consumed = this.recvWindow - this.recvWindowCapacity;
@@ -149,7 +149,7 @@ export function tuneConnections(node: Libp2p): void {
 
 /** Aborts the connections to `peer` whose multiplexer has ended (see 4 above), so a dial makes a new one. */
 export function dropDeadConnections(node: Libp2p, peer: PeerId | Multiaddr): void {
-  if (!("toMultihash" in peer)) return; // an address: libp2p dials it anew or matches by peer ID after
+  if (!("toMultihash" in peer)) return; // a bare address (a client's first dial): no connection to check
   for (const c of node.getConnections(peer)) {
     const muxer = (c as unknown as { muxer?: { status?: string } }).muxer;
     if (muxer && muxer.status !== "open" && c.status === "open") {

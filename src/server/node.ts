@@ -268,9 +268,7 @@ export class ChiselStore {
   readonly #store: SqlStateMachine;
   #storage!: ClosableStorage;
   /** The node's own snapshots (the replica counts the holds). */
-  readonly #snapshots: { taken: number; lastIdx?: number; lastBytes?: number; lastExportMs?: number } = {
-    taken: 0,
-  };
+  readonly #snapshots: Omit<SnapshotStats, "applyHolds" | "applyHoldMs" | "lastApplyHoldMs"> = { taken: 0 };
   readonly #transport: PaxosTransport | undefined;
   #replica!: Replica<Uint8Array>;
   #config: ClusterConfig;

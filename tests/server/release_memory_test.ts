@@ -61,26 +61,31 @@ test("FileStorage reports the size of each snapshot file it writes, once", async
   }
 });
 
-test("a node collects garbage after writing a snapshot of 16 MiB or more", async () => {
-  const dataDir = await mkdtemp(join(tmpdir(), "chisel-gc-node-"));
+/** A node on file storage snapshotting every 10 entries, with table t(id, b BLOB); removed afterwards. */
+async function withSnapshottingNode(f: (node: ChiselStore) => Promise<void>): Promise<void> {
+  const dataDir = await mkdtemp(join(tmpdir(), "chisel-snap-node-"));
   const node = await ChiselStore.start({ dataDir, fsync: "never", snapshotEntries: 10 });
   try {
     await node.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, b BLOB)");
-    const before = garbageCollections();
-    for (let i = 0; i < 24; i++) await node.execute("INSERT INTO t(b) VALUES (zeroblob(1048576))");
-    await waitFor(() => garbageCollections() > before, 20_000, "a collection after the 16+ MiB snapshot");
+    await f(node);
   } finally {
     await node.stop();
     await rm(dataDir, { recursive: true, force: true });
   }
+}
+
+test("a node collects garbage after writing a snapshot of 16 MiB or more", async () => {
+  await withSnapshottingNode(async (node) => {
+    const before = garbageCollections();
+    for (let i = 0; i < 24; i++) await node.execute("INSERT INTO t(b) VALUES (zeroblob(1048576))");
+    await waitFor(() => garbageCollections() > before, 20_000, "a collection after the 16+ MiB snapshot");
+  });
 });
 
 test("a node holds applying while each snapshot is written out, and reports what its snapshots cost", async () => {
-  const dataDir = await mkdtemp(join(tmpdir(), "chisel-snap-stats-"));
-  const node = await ChiselStore.start({ dataDir, fsync: "never", snapshotEntries: 10 });
-  try {
+  await withSnapshottingNode(async (node) => {
+    // One entry so far (the CREATE TABLE), fewer than 10: no snapshot yet.
     assert.deepEqual(node.status().snapshots, { taken: 0, applyHoldMs: 0, applyHolds: 0 });
-    await node.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, b BLOB)");
     for (let i = 0; i < 25; i++) await node.execute("INSERT INTO t(b) VALUES (zeroblob(65536))");
     await waitFor(() => node.status().snapshots.applyHolds >= 2, 20_000, "two holds released");
     const s = node.status().snapshots;
@@ -97,10 +102,7 @@ test("a node holds applying while each snapshot is written out, and reports what
     // Writes go on after the holds: nothing is stuck behind them.
     const r = await node.execute("INSERT INTO t(b) VALUES (x'00')");
     assert.equal(r.results[0].error, undefined);
-  } finally {
-    await node.stop();
-    await rm(dataDir, { recursive: true, force: true });
-  }
+  });
 });
 
 test("a node on memory storage counts its snapshots and holds nothing", async () => {
