@@ -9,7 +9,7 @@ import process from "node:process";
 import type { BenchReport } from "../../src/cli/bench/command.ts";
 import { parseStatCpu, parseStatusKb } from "../../src/cli/bench/procstat.ts";
 import { quantile } from "../../src/cli/bench/workload.ts";
-import { runCli, startCli, withTempDir } from "./helpers.ts";
+import { runCli, runMain, startCli, withTempDir } from "./helpers.ts";
 
 declare const Deno: unknown;
 
@@ -35,8 +35,9 @@ test("bench: bad flags print one line and the usage, exit 2; --help exits 0", as
     [["--election-ms", "5"], /--election-ms: expected an integer from 20 to 60000, got '5'/],
     [["--nodes", "2"], /--nodes: failover needs at least 3 nodes/],
   ];
-  await Promise.all(cases.map(async ([args, re]) => {
-    const r = await runCli(["bench", ...args]);
+  // The first case through the real program, the others through its main() in this process.
+  await Promise.all(cases.map(async ([args, re], i) => {
+    const r = await (i === 0 ? runCli : runMain)(["bench", ...args]);
     assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
     const [first, blank, usage] = r.stderr.split("\n");
     assert.match(first, /^chiselstore bench: /, args.join(" "));

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { cliCommand } from "../../src/cli/launch.ts";
+import { main } from "../../src/cli/main.ts";
 import { waitFor } from "../net/wait.ts";
 
 /** The command line that runs the CLI with `args` under the current runtime (with the node's V8 flags). */
@@ -62,6 +63,21 @@ export async function runCli(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Runs the CLI's `main` in this process, as the program would (the same exit code and lines), for the many
+ * usage-error cases where starting a runtime per case would cost a second each. One spawned case per command
+ * keeps the program's own plumbing tested.
+ */
+export async function runMain(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = "";
+  let stderr = "";
+  const code = await main(args, {
+    out: (l) => void (stdout += `${l}\n`),
+    err: (l) => void (stderr += `${l}\n`),
+  });
+  return { code, stdout, stderr };
 }
 
 /** Stops a child (SIGTERM, then SIGKILL after `graceMs`) and returns its exit code. */
