@@ -213,10 +213,11 @@ export class Netns {
     for (const ns of (await namespaces()).filter(mine)) {
       await deleteNamespace(ns).catch((e: Error) => void errors.push(e.message));
     }
-    // The kernel destroys a deleted namespace's veth pairs asynchronously: one may vanish while listed here.
+    // The kernel destroys a deleted namespace's veth pairs asynchronously: one may vanish while listed here
+    // ("Cannot find device" before the delete looks it up, "No such device" if it vanishes during it).
     for (const link of (await links()).filter(mine)) {
       await sh("ip", ["link", "delete", link]).catch((e: Error) => {
-        if (!/Cannot find device/.test(e.message)) errors.push(e.message);
+        if (!/Cannot find device|No such device/.test(e.message)) errors.push(e.message);
       });
     }
     if (errors.length > 0) throw new Error(`netns cleanup of ${this.tag}: ${errors.join("; ")}`);
