@@ -522,6 +522,11 @@ export class ChiselStore {
     return this.#transport?.getMultiaddrs() ?? [];
   }
 
+  /** The other members this node has a session with now (cheap: no addresses are looked up, unlike status()). */
+  connectedPeers(): NodeId[] {
+    return this.members.filter((m) => m !== this.peerId && this.#transport?.isConnected(m));
+  }
+
   status(): NodeStatus {
     return {
       peerId: this.peerId,
@@ -530,7 +535,7 @@ export class ChiselStore {
       isLeader: this.isLeader(),
       appliedIdx: this.#replica.appliedIdx,
       consensus: this.#replica.core.status(),
-      connected: this.members.filter((m) => m !== this.peerId && this.#transport?.isConnected(m)),
+      connected: this.connectedPeers(),
       multiaddrs: this.multiaddrs(),
       dataDir: this.#o.memory ? undefined : (this.#o.dataDir ?? "./data"),
       httpUrl: this.#httpUrl,

@@ -100,9 +100,14 @@ test("cluster status: every member reports itself over libp2p; a stopped member 
       assert.deepEqual(n.status().configMismatches, [], "the same member set everywhere");
     }
     const down = (l + 2) % 3;
+    const others = (i: number) => c.nodes.filter((_, j) => j !== i).map((n) => n.peerId).sort();
+    assert.deepEqual([...c.node(l).connectedPeers()].sort(), others(l));
     await c.stopNode(down);
     const after = await c.node(l).clusterStatus(500);
     assert.equal(after.find((v) => v.peerId === c.nodes[down].peerId)?.reachable, false);
+    await waitFor(() => c.node(l).connectedPeers().length === 1, 10_000, "the stopped member's session gone");
+    assert.deepEqual(c.node(l).connectedPeers(), others(l).filter((p) => p !== c.nodes[down].peerId));
+    assert.deepEqual(c.node(l).status().connected, c.node(l).connectedPeers());
   } finally {
     await c.stop();
   }
