@@ -14,7 +14,9 @@
  * 2. Noise's length decoder. Noise reads its 2-byte length prefixes with a decoder that signals "not enough
  *    bytes yet" by throwing a *new* RangeError, which happens at the end of every received chunk; building it
  *    (stack trace included) took 7% of the leader's profile samples with one client. Each connection's decoder
- *    gets the same function throwing one shared RangeError (the decoder only checks `instanceof RangeError`).
+ *    gets a length function that throws nothing: with fewer than 2 bytes buffered it answers the largest
+ *    length a prefix can hold, more than is buffered, so the decoder waits for the next chunk as it does for
+ *    an incomplete message (a shared RangeError, the first version, still cost a throw per chunk).
  *
  * 3. Yamux window updates. A yamux stream answered every data frame it received with a window update frame
  *    (its check only skips the update when nothing at all was consumed), so each paxos message or client
@@ -57,22 +59,25 @@ interface SocketConn {
 const PATCHED = Symbol.for("chiselstore.tcpCoalesced");
 const HALF_WINDOW = Symbol.for("chiselstore.yamuxHalfWindowUpdates");
 
-/** What LengthPrefixedDecoder reads as "wait for more bytes"; shared, so no stack trace per chunk. */
-const NEED_MORE = new RangeError("incomplete Noise length prefix");
+/**
+ * The answer for an incomplete prefix: the largest 2-byte length. LengthPrefixedDecoder then needs 2 + 65,535
+ * bytes, has fewer than 2, and waits for more (it must accept this length: see tuneNoiseDecoder).
+ */
+const WAIT_FOR_MORE = 0xffff;
 
 interface ByteList {
   byteLength: number;
   getUint16(at: number): number;
 }
 
-/** Noise's 2-byte big-endian length prefix, as @chainsafe/libp2p-noise's uint16BEDecode, minus the new error. */
+/** Noise's 2-byte big-endian length prefix, as @chainsafe/libp2p-noise's uint16BEDecode, minus the throw. */
 export function noiseLength(data: Uint8Array | ByteList): number {
-  if (data.byteLength < 2) throw NEED_MORE;
+  if (data.byteLength < 2) return WAIT_FOR_MORE;
   return data instanceof Uint8Array ? (data[0] << 8) | data[1] : data.getUint16(0);
 }
 
 interface NoiseDecoderHolder {
-  muxer?: { maConn?: { decoder?: { lengthDecoder?: (d: unknown) => number } } };
+  muxer?: { maConn?: { decoder?: { lengthDecoder?: (d: unknown) => number; maxDataLength?: number } } };
 }
 
 function isCorkable(s: unknown): s is CorkableSocket {
@@ -107,6 +112,8 @@ function coalescedSendData(this: SocketConn, data: BufferList): { sentBytes: num
 export function tuneNoiseDecoder(conn: unknown): boolean {
   const decoder = (conn as NoiseDecoderHolder).muxer?.maConn?.decoder;
   if (!decoder || decoder.lengthDecoder?.name !== "uint16BEDecode") return false;
+  // A decoder refusing lengths above WAIT_FOR_MORE would take it for a bad frame and end the connection.
+  if (!(typeof decoder.maxDataLength === "number" && decoder.maxDataLength >= WAIT_FOR_MORE)) return false;
   decoder.lengthDecoder = noiseLength as (d: unknown) => number;
   return true;
 }
