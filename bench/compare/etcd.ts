@@ -89,6 +89,21 @@ export class EtcdCluster {
     return new Etcd3({ hosts: this.endpoints });
   }
 
+  /** A gRPC client of the current leader's endpoint only (each member's status names the leader). */
+  async leaderClient(): Promise<{ client: Etcd3; endpoint: string }> {
+    for (const endpoint of this.endpoints) {
+      const client = new Etcd3({ hosts: [endpoint] });
+      try {
+        const s = await client.maintenance.status();
+        if (s.leader === s.header.member_id) return { client, endpoint };
+      } catch {
+        // this member cannot answer now: ask the next one
+      }
+      client.close();
+    }
+    throw new Error("no etcd member says it leads");
+  }
+
   async stop(): Promise<void> {
     await Promise.all(this.members.map((m) => m.stop()));
   }

@@ -3,7 +3,8 @@
  * alternating between the systems so that a change of machine load hits all of them alike.
  *
  * - ChiselStore-TS: 3 `chiselstore node` processes, fsync always, through HTTP (HttpClient) and through
- *   libp2p (P2pClient), requests round-robin over the nodes; put = one single-row INSERT of 32 bytes,
+ *   libp2p (P2pClient), requests round-robin over the nodes (`--route leader`: to the leader only, and
+ *   etcd's client likewise to its leader only); put = one single-row INSERT of 32 bytes,
  *   linearizable get = point SELECT at level linearizable (and strong, for the reads goal).
  * - etcd 3.4 (Debian etcd-server): 3 members, WAL fsynced on every commit (etcd's only safe mode); put of one
  *   key with a 32-byte value, linearizable get = range with serializable=false, through the gRPC client etcd3.
@@ -38,7 +39,15 @@ import { goals, type Sample, type Shape, summarize, type System, SYSTEMS, withRa
 
 const USAGE =
   `Usage: npm run bench:compare -- [--duration-s 10] [--inflight 1,16,64] [--rounds 1] [--warmup-s 2]
-                             [--systems chiselstore-http,chiselstore-p2p,etcd,dqlite] [--out <file>]`;
+                             [--systems chiselstore-http,chiselstore-p2p,etcd,dqlite] [--route any|leader]
+                             [--out <file>]
+
+--route any (default): ChiselStore's clients send round robin to the three nodes (a follower forwards to the
+leader), etcd's client over its three endpoints. --route leader: ChiselStore's and etcd's clients talk to
+their leader only, as dqlite-benchmark always does.`;
+
+/** Where the ChiselStore and etcd clients send: every node (round robin) or the leader only. */
+type Route = "any" | "leader";
 
 function fail(msg: string): never {
   console.error(`bench:compare: ${msg}\n\n${USAGE}`);
@@ -55,6 +64,7 @@ function options() {
         rounds: { type: "string", default: "1" },
         "warmup-s": { type: "string", default: "2" },
         systems: { type: "string", default: SYSTEMS.join(",") },
+        route: { type: "string", default: "any" },
         out: { type: "string", default: "bench/results/compare.json" },
         help: { type: "boolean", short: "h" },
       },
@@ -81,7 +91,9 @@ function options() {
   const systems = v.systems!.split(",") as System[];
   const unknown = systems.find((s) => !(SYSTEMS as readonly string[]).includes(s));
   if (unknown !== undefined) fail(`--systems: unknown system '${unknown}' (${SYSTEMS.join(", ")})`);
-  return { durationS, inflight, rounds, warmupS, systems, out: v.out! };
+  const route = v.route as Route;
+  if (route !== "any" && route !== "leader") fail(`--route: expected any or leader, got '${v.route}'`);
+  return { durationS, inflight, rounds, warmupS, systems, route, out: v.out! };
 }
 
 const round2 = (x: number | null) => (x === null ? "" : Math.round(x * 100) / 100);
@@ -114,12 +126,25 @@ async function main(): Promise<void> {
       });
       http = chisel.nodes.map((n) => n.client);
       for (const n of chisel.nodes) p2p.push(await P2pClient.connect(LocalCluster.p2pAddr(n)));
+      if (opts.route === "leader") {
+        const leads = (await Promise.all(p2p.map((c) => c.status()))).map((s) => s.leader);
+        const i = leads.indexOf(true);
+        if (i < 0) throw new Error("no ChiselStore node says it leads");
+        log(`--route leader: ChiselStore clients talk to node ${i + 1} only`);
+        http = [http[i]];
+        for (const [j, c] of p2p.entries()) if (j !== i) await c.close();
+        p2p.splice(0, p2p.length, p2p[i]);
+      }
       await http[0].execute(createTableSql(table));
     }
     if (opts.systems.includes("etcd")) {
       log("starting 3 etcd members");
       etcd = await EtcdCluster.start(join(root, "etcd"));
-      etcdClient = etcd.client();
+      if (opts.route === "leader") {
+        const { client, endpoint } = await etcd.leaderClient();
+        etcdClient = client;
+        log(`--route leader: etcd's client talks to ${endpoint} only`);
+      } else etcdClient = etcd.client();
     }
     const phaseMs = opts.durationS * 1000;
     const GET_KEYS = 1000;
@@ -254,6 +279,7 @@ async function main(): Promise<void> {
       rounds: opts.rounds,
       warmupS: opts.warmupS,
       systems: opts.systems,
+      route: opts.route,
       valueBytes: 32,
       fsync: {
         "chiselstore": "--fsync always (log synced before an entry is acknowledged)",

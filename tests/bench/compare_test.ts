@@ -152,6 +152,17 @@ test("compare: a 3-member etcd cluster starts, serves puts and linearizable gets
       } finally {
         client.close();
       }
+      // --route leader: a client of the leader's endpoint only, which that member confirms.
+      const { client: leader, endpoint } = await cluster.leaderClient();
+      try {
+        assert.ok(cluster.endpoints.includes(endpoint));
+        const s = await leader.maintenance.status();
+        assert.equal(s.leader, s.header.member_id);
+        await etcdPut()(leader, 9);
+        assert.match((await leader.get(etcdKey(9)).string())!, /^v00000009-/);
+      } finally {
+        leader.close();
+      }
     } finally {
       await cluster.stop();
     }
