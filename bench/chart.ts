@@ -1,6 +1,7 @@
 /**
  * `npm run bench:chart`: SVG bar charts for docs/performance.md from the JSON in bench/results/:
- * compare.json (bench:compare, first full run), compare-latest.json (the newest), e2e.json (`chiselstore bench --json`), memory.json (bench:memory, first run
+ * compare.json (bench:compare, first full run), compare-latest.json (the newest), compare-leader.json (the
+ * newest with --route leader), e2e.json (`chiselstore bench --json`), memory.json (bench:memory, first run
  * and probe) and memory-latest.json (the newest bench:memory run).
  * A missing file is skipped with a message; a file of an unexpected shape is an error.
  *
@@ -18,7 +19,7 @@ import { type BarChart, renderBars } from "./svg_bars.ts";
 interface CompareJson {
   date: string;
   machine: { cpus: number; loadAvg1mStart: number; loadAvg1mEnd: number };
-  config: { durationS: number; rounds: number };
+  config: { durationS: number; rounds: number; route?: "any" | "leader" };
   rows: RatioRow[];
 }
 
@@ -34,7 +35,8 @@ export function compareCharts(j: CompareJson, prefix = "compare"): [string, BarC
   if (!Array.isArray(j.rows)) throw new Error("compare.json: no rows");
   const sub =
     `3 nodes each on ${j.machine.cpus} vCPUs, ${j.config.durationS} s per shape, median of ${j.config.rounds} ` +
-    `round(s), load ${j.machine.loadAvg1mStart}–${j.machine.loadAvg1mEnd}, ${day(j.date)}`;
+    `round(s), ${j.config.route === "leader" ? "clients to the leader only, " : ""}` +
+    `load ${j.machine.loadAvg1mStart}–${j.machine.loadAvg1mEnd}, ${day(j.date)}`;
   const systems = [...new Set(j.rows.map((r) => r.system))];
   const inflights = (
     shape: string,
@@ -132,6 +134,8 @@ async function main(): Promise<void> {
     ["compare.json", compareCharts],
     // The newest bench:compare run (compare.json keeps the first full one, which performance.md describes).
     ["compare-latest.json", (j: CompareJson) => compareCharts(j, "compare-latest")],
+    // The newest run with --route leader (clients to the leader only).
+    ["compare-leader.json", (j: CompareJson) => compareCharts(j, "compare-leader")],
     ["e2e.json", e2eCharts],
     ["memory.json", memoryCharts],
     // The newest full bench:memory run (memory.json keeps the first one and the probe).

@@ -86,6 +86,14 @@ test("chart: the comparison and memory charts take their values from the JSON", 
     values: [10, 4],
   }]);
   assert.match(puts.subtitle!, /median of 2 round\(s\), load 3–4, 2026-11-30/);
+  const leader = compareCharts({
+    date: "2026-11-30T06:00:00.000Z",
+    machine: { cpus: 2, loadAvg1mStart: 3, loadAvg1mEnd: 4 },
+    config: { durationS: 5, rounds: 2, route: "leader" },
+    rows: [row("etcd", "put", 1, 500, 2)],
+  } as never, "compare-leader");
+  assert.equal(leader[0][0], "compare-leader-puts.svg");
+  assert.match(leader[0][1].subtitle!, /round\(s\), clients to the leader only, load 3–4/);
   const [[name, mem]] = memoryCharts({
     date: "2026-11-30T06:00:00.000Z",
     loadAvg1m: 2,
